@@ -1,0 +1,126 @@
+# cnnkit: one Makefile for the library, the programs, the tests and the install.
+#
+#   make                 build libcnnkit and every program into build/
+#   make deps            install missing Debian packages (no-op when all are there)
+#   make test            deps + build + C unit tests + bats tests; ends "N passed, M failed"
+#   make bench           benchmarks against peers (see tools/bench/)
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# Switches: OPENMP=0, DEBUG=1, SANITIZE=address,undefined, PORTABLE=1 (no -march=native),
+#           BUILD=dir (default build/), CC=clang.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+OPENMP  ?= 1
+DEBUG   ?= 0
+PORTABLE ?= 0
+SANITIZE ?=
+VERSION := 0.1.0
+
+CFLAGS_BASE := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_DEFAULT_SOURCE \
+               -D_FILE_OFFSET_BITS=64 -DCK_VERSION='"$(VERSION)"' -Ilib -fPIC
+ifeq ($(DEBUG),1)
+  OPT := -O0 -g3
+else
+  OPT := -O2 -g
+endif
+ifneq ($(PORTABLE),1)
+  OPT += -march=native
+endif
+ifeq ($(OPENMP),1)
+  OMPFLAGS := -fopenmp
+else
+  OMPFLAGS := -Wno-unknown-pragmas
+endif
+ifneq ($(SANITIZE),)
+  SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+ALL_CFLAGS  := $(CFLAGS_BASE) $(OPT) $(OMPFLAGS) $(SANFLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(OMPFLAGS) $(SANFLAGS) $(LDFLAGS)
+LIBS        := -lpng -ljpeg -lz -lm
+
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_A     := $(BUILD)/libcnnkit.a
+BIN_SRC   := $(sort $(wildcard bin/*.c) $(wildcard tools/*.c))
+BIN       := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(BIN_SRC)))
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+HEADERS   := lib/cnnkit.h $(wildcard lib/cnnkit/*.h) $(wildcard lib/*.h)
+MAN1      := $(wildcard man/*.1)
+MAN5      := $(wildcard man/*.5)
+
+.PHONY: all deps test unit bats bench bench-deps install uninstall clean demo
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(LIB_A) $(BIN) $(UNIT)
+
+# Rebuild everything when the flags change (a stamp holds the last set).
+FLAGS_STAMP := $(BUILD)/.flags
+$(shell mkdir -p $(BUILD); echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $(FLAGS_STAMP))
+
+$(BUILD)/obj/%.o: %.c $(HEADERS) $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
+
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
+
+deps:
+	@sh tools/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh tests/run.sh
+
+unit: all
+	@BUILD=$(BUILD) sh tests/run.sh unit
+
+bats: all
+	@BUILD=$(BUILD) sh tests/run.sh bats
+
+bench-deps:
+	@sh tools/deps.sh bench
+
+bench: bench-deps all
+	@BUILD=$(BUILD) sh tools/bench/run.sh
+
+demo: deps all
+	@BUILD=$(BUILD) sh tools/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/cnnkit $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 tools/tnz.py $(DESTDIR)$(PREFIX)/bin/tnz.py
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 lib/cnnkit.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(wildcard lib/cnnkit/*.h) $(DESTDIR)$(PREFIX)/include/cnnkit/
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@OMP@|$(OMPFLAGS)|g' \
+	  tools/cnnkit.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cnnkit.pc
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BIN)) tnz.py)
+	rm -f $(DESTDIR)$(PREFIX)/lib/libcnnkit.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/cnnkit.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/cnnkit.h $(DESTDIR)$(PREFIX)/include/cnnkit
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,24 @@
+/* cnnkit.h: the public API of libcnnkit.
+ *
+ * Conventions: every symbol is prefixed ck_; functions that can fail return 0
+ * (or a valid pointer) on success and -1 (or NULL) on failure with a message
+ * in a caller-provided ck_err; the library never prints, never exits and never
+ * aborts on bad input. Sizes and offsets are size_t or int64_t. */
+#ifndef CNNKIT_H
+#define CNNKIT_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "cnnkit/base.h" /* errors, dtypes */
+#include "cnnkit/tnz.h"  /* the TNZ tensor file format: reader, writer, metadata */
+#include "cnnkit/io.h"   /* NumPy .npy/.npz, IDX, CSV import and export */
+#include "cnnkit/gemm.h" /* SGEMM: reference and optimised */
+#include "cnnkit/nn.h"   /* layer kernels, losses, optimisers */
+#include "cnnkit/arch.h" /* the architecture language and model shapes */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1 @@
+/* cnnkit/arch.h: placeholder, filled in by its module. */

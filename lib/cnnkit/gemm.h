@@ -1,0 +1,24 @@
+/* cnnkit/gemm.h: single-precision matrix multiply, BLAS argument order, row-major.
+ *
+ *   C (M,N) = alpha * op(A) (M,K) * op(B) (K,N) + beta * C
+ *
+ * op(A) is A (M,K) with leading dimension lda >= K when trans_a == 0, or the
+ * transpose of A stored (K,M) with lda >= M when trans_a != 0; likewise B.
+ * beta == 0 means C is written without being read (it may hold NaNs). */
+#ifndef CNNKIT_GEMM_H
+#define CNNKIT_GEMM_H
+
+#include <stddef.h>
+
+/* The plain triple loop: the oracle for every optimised version. */
+void ck_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                  const float *A, int lda, const float *B, int ldb, float beta,
+                  float *C, int ldc);
+
+/* The fast version: used by every kernel. Threads with OpenMP when the
+ * caller is not already inside a parallel region. */
+void ck_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc);
+
+#endif

@@ -1,0 +1,1 @@
+/* cnnkit/io.h: placeholder, filled in by its module. */

@@ -1,0 +1,1 @@
+/* cnnkit/nn.h: placeholder, filled in by its module. */

@@ -1,0 +1,1 @@
+/* cnnkit/tnz.h: placeholder, filled in by its module. */

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Install the Debian packages cnnkit needs that are missing; do nothing when all are there.
+#   tools/deps.sh          build and test dependencies (make deps)
+#   tools/deps.sh bench    also the peers the benchmarks compare against (make bench-deps)
+set -eu
+
+need="gcc make zlib1g-dev libpng-dev libjpeg62-turbo-dev libgomp1 bats python3-numpy"
+if [ "${1:-}" = bench ]; then
+	need="$need python3-torch dataset-fashion-mnist python3-pil gzip"
+fi
+
+missing=""
+for p in $need; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$status" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+	sudo="sudo"
+else
+	echo "deps: missing packages:$missing (not root and no sudo)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >&2
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >&2
