@@ -19,13 +19,25 @@ int ck_err_set(ck_err *err, const char *fmt, ...)
 int ck_err_prefix(ck_err *err, const char *fmt, ...)
 {
 	if (err) {
-		char prefix[256], old[sizeof err->msg];
+		char prefix[256];
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(prefix, sizeof prefix, fmt, ap);
+		int n = vsnprintf(prefix, sizeof prefix, fmt, ap);
 		va_end(ap);
-		memcpy(old, err->msg, sizeof old);
-		snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+		if (n < 0)
+			return -1;
+		size_t plen = strlen(prefix), cap = sizeof err->msg;
+		if (plen + 2 >= cap)
+			return -1;
+		/* Shift the old message right and put "prefix: " in front of it. */
+		size_t old = strnlen(err->msg, cap - 1);
+		if (plen + 2 + old >= cap)
+			old = cap - 1 - plen - 2;
+		memmove(err->msg + plen + 2, err->msg, old);
+		err->msg[plen + 2 + old] = '\0';
+		memcpy(err->msg, prefix, plen);
+		err->msg[plen] = ':';
+		err->msg[plen + 1] = ' ';
 	}
 	return -1;
 }
