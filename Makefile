@@ -82,6 +82,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
 
+# Benchmark helpers: tools/bench/<name>.c -> build/bench/<name> (built by make bench).
+BENCH_SRC := $(sort $(wildcard tools/bench/*.c))
+BENCH     := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
+
 deps:
 	@sh tools/deps.sh
 
@@ -95,10 +102,17 @@ unit: all
 bats: all
 	@BUILD=$(BUILD) sh tests/run.sh bats
 
-bench-deps:
+bench-# Benchmark helpers: tools/bench/<name>.c -> build/bench/<name> (built by make bench).
+BENCH_SRC := $(sort $(wildcard tools/bench/*.c))
+BENCH     := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
+
+deps:
 	@sh tools/deps.sh bench
 
-bench: bench-deps all
+bench: bench-deps all $(BENCH)
 	@BUILD=$(BUILD) sh tools/bench/run.sh
 
 demo: deps all

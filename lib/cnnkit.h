@@ -15,7 +15,8 @@ extern "C" {
 #include "cnnkit/tnz.h"  /* the TNZ tensor file format: reader, writer, metadata */
 #include "cnnkit/io.h"   /* NumPy .npy/.npz, IDX, CSV import and export */
 #include "cnnkit/gemm.h" /* SGEMM: reference and optimised */
-#include "cnnkit/nn.h"   /* layer kernels, losses, optimisers */
+#include "cnnkit/nn.h"   /* layer kernels: convolution, dense, pooling, embedding */
+#include "cnnkit/learn.h" /* activations, normalisation, dropout, losses, optimisers, rng */
 #include "cnnkit/arch.h" /* the architecture language and model shapes */
 
 #ifdef __cplusplus

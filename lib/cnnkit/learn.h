@@ -1,0 +1,1 @@
+/* cnnkit/learn.h: placeholder, filled in by its module. */
