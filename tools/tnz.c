@@ -84,7 +84,7 @@ static void *xrealloc(void *p, size_t n)
 enum optid {
 	OP_OUT, OP_LEVEL, OP_SHUFFLE, OP_THREADS, OP_SEED, OP_QUIET, OP_JSON, OP_ROWS,
 	OP_RATIO, OP_COUNT, OP_STRATIFY, OP_SET, OP_DELETE, OP_INPLACE, OP_NAME,
-	OP_TENSOR, OP_HELP, OP_VERSION,
+	OP_TENSOR, OP_FORMAT, OP_LABEL, OP_HEADER, OP_HELP, OP_VERSION,
 };
 
 static const struct optdef {
@@ -101,6 +101,8 @@ static const struct optdef {
 	{OP_STRATIFY, 0, "stratify", 1}, {OP_SET, 's', "set", 1},
 	{OP_DELETE, 'd', "delete", 1},  {OP_INPLACE, 'i', "in-place", 0},
 	{OP_NAME, 0, "name", 1},        {OP_TENSOR, 't', "tensor", 1},
+	{OP_FORMAT, 'f', "format", 1},  {OP_LABEL, 0, "label", 1},
+	{OP_HEADER, 0, "header", 1},
 	{OP_HELP, 'h', "help", 0},      {OP_VERSION, 0, "version", 0},
 };
 #define NOPTS (sizeof optdefs / sizeof optdefs[0])
@@ -128,6 +130,9 @@ struct opts {
 	double ratio;  /* split: < 0 when not given */
 	int64_t count; /* split: < 0 when not given */
 	const char *stratify, *name;
+	ck_io_format format; /* import/export -f; CK_IO_UNKNOWN: by name */
+	const char *label;   /* import --label */
+	int header;          /* import --header: -1 auto, 0 no, 1 yes */
 	const char **tensors; /* export -t, in order */
 	int ntensors;
 	struct edit *edits;
@@ -229,6 +234,28 @@ static void apply_opt(struct opts *o, const struct optdef *d, const char *arg)
 	case OP_STRATIFY: o->stratify = arg; break;
 	case OP_NAME: o->name = arg; break;
 	case OP_INPLACE: o->in_place = 1; break;
+	case OP_FORMAT: {
+		static const char *names[] = {[CK_IO_NPY] = "npy", [CK_IO_NPZ] = "npz",
+		                              [CK_IO_IDX] = "idx", [CK_IO_CSV] = "csv",
+		                              [CK_IO_TSV] = "tsv"};
+		for (int f = CK_IO_NPY; f <= CK_IO_TSV; f++)
+			if (strcmp(arg, names[f]) == 0)
+				o->format = (ck_io_format)f;
+		if (o->format == CK_IO_UNKNOWN)
+			usage("-f: '%s' is not npy, npz, idx, csv or tsv", arg);
+		break;
+	}
+	case OP_LABEL: o->label = arg; break;
+	case OP_HEADER:
+		if (strcmp(arg, "yes") == 0)
+			o->header = 1;
+		else if (strcmp(arg, "no") == 0)
+			o->header = 0;
+		else if (strcmp(arg, "auto") == 0)
+			o->header = -1;
+		else
+			usage("--header: '%s' is not yes, no or auto", arg);
+		break;
 	case OP_TENSOR:
 		o->tensors = xrealloc(o->tensors, (size_t)(o->ntensors + 1) * sizeof *o->tensors);
 		o->tensors[o->ntensors++] = arg;
@@ -1211,6 +1238,313 @@ out:
 	return status;
 }
 
+/* ---- import and export: NumPy, IDX, CSV (lib/cnnkit/io.h) -------------- */
+
+/* A tensor's name from its file: no directories, no ".gz", no last
+ * extension ("data/train.npy" -> "train"). */
+static void file_stem(const char *path, char *buf, size_t cap)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	if (n > 3 && strcmp(base + n - 3, ".gz") == 0)
+		n -= 3;
+	for (size_t i = n; i > 1; i--)
+		if (base[i - 1] == '.') {
+			n = i - 1;
+			break;
+		}
+	snprintf(buf, cap, "%.*s", (int)n, base);
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+	return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* Standard input into memory, for the io.h readers' _mem entry points. */
+static unsigned char *slurp_stdin(size_t *len)
+{
+	size_t cap = 1 << 16, n = 0, got;
+	unsigned char *buf = xmalloc(cap);
+	while ((got = fread(buf + n, 1, cap - n, stdin)) > 0)
+		if ((n += got) == cap)
+			buf = xrealloc(buf, cap *= 2);
+	if (ferror(stdin)) {
+		warn("standard input: read error");
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+/* Appends the rows of t to the tensor of the same name in all (formats/tnz.md
+ * section 5), or moves t into all when the name is new. t->data is taken. */
+static int take_tensor(ck_tnz *all, ck_tensor *t, ck_err *err)
+{
+	ck_tensor *d = ck_tnz_find(all, t->name);
+	if (!d) {
+		d = ck_tnz_add(all, t->name, t->dtype, t->rank, t->dims, NULL, err);
+		if (!d)
+			return -1;
+		free(d->data);
+		d->data = t->data;
+		d->nbytes = t->nbytes;
+		t->data = NULL;
+		return 0;
+	}
+	ck_tnz_header a = {.dtype = d->dtype, .rank = d->rank}, b = {.dtype = t->dtype, .rank = t->rank};
+	memcpy(a.dims, d->dims, sizeof a.dims);
+	memcpy(b.dims, t->dims, sizeof b.dims);
+	snprintf(a.name, sizeof a.name, "%s", d->name);
+	snprintf(b.name, sizeof b.name, "%s", t->name);
+	struct sums s = {0};
+	int ok = sums_piece(&s, &a, err) && sums_piece(&s, &b, err);
+	free(s.v);
+	if (!ok)
+		return -1;
+	d->data = xrealloc(d->data, d->nbytes + t->nbytes);
+	memcpy((char *)d->data + d->nbytes, t->data, t->nbytes);
+	d->nbytes += t->nbytes;
+	d->dims[0] += t->dims[0];
+	free(t->data);
+	t->data = NULL;
+	return 0;
+}
+
+/* Moves every tensor and metadata entry of one input into all. */
+static int take_all(ck_tnz *all, ck_tnz *one, const char *path, ck_err *err)
+{
+	for (size_t i = 0; i < one->meta.count; i++) {
+		const ck_meta_entry *e = &one->meta.items[i];
+		size_t len;
+		const char *old = ck_meta_get(&all->meta, e->key, &len);
+		if (old && strcmp(e->key, "classes") == 0 && (len != e->len || memcmp(old, e->value, len)) &&
+		    !quiet)
+			warn("%s: warning: \"classes\" differs from an earlier input; using this one",
+			     in_name(path));
+		if (ck_meta_set(&all->meta, e->key, e->value, e->len, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < one->count; i++)
+		if (take_tensor(all, &one->tensors[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* The command line, for metadata created_by. */
+static char *command_line(int argc, char **argv)
+{
+	size_t n = 1;
+	for (int i = 0; i < argc; i++)
+		n += strlen(argv[i]) + 1;
+	char *s = xmalloc(n), *p = s;
+	for (int i = 0; i < argc; i++)
+		p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
+	*p = '\0';
+	return s;
+}
+
+static int saved_argc;
+static char **saved_argv;
+
+/* Reads one input into one (a tensor, or several for .npz and CSV). IDX
+ * files go to idx[] instead, to be paired at the end. Errors of io.h's path
+ * functions already start with the path. */
+static int import_one(const struct opts *o, const char *path, ck_tnz *one,
+                      ck_tensor *idx, int *nidx, ck_err *err)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	ck_io_format f = o->format;
+	if (is_stdin) {
+		if (!(buf = slurp_stdin(&len)))
+			return ck_err_set(err, "standard input: read error");
+		if (f == CK_IO_UNKNOWN)
+			f = ck_io_detect_mem(buf, len, NULL);
+	} else if (f == CK_IO_UNKNOWN && ck_io_detect(path, &f, err) < 0) {
+		return -1;
+	}
+	ck_tensor t = {0};
+	ck_csv_opts copts = {o->label, o->header};
+	int rc = -1;
+	switch (f) {
+	case CK_IO_NPY:
+		rc = is_stdin ? ck_npy_read_mem(buf, len, &t, err) : ck_npy_read(path, &t, err);
+		if (rc == 0) {
+			char name[CK_TNZ_MAX_NAME + 1];
+			if (o->name || is_stdin)
+				snprintf(name, sizeof name, "%s", o->name ? o->name : "x");
+			else
+				file_stem(path, name, sizeof name);
+			snprintf(t.name, sizeof t.name, "%s", name);
+			rc = take_tensor(one, &t, err);
+		}
+		break;
+	case CK_IO_NPZ:
+		rc = is_stdin ? ck_npz_read_mem(buf, len, one, err) : ck_npz_read(path, one, err);
+		break;
+	case CK_IO_IDX:
+		rc = is_stdin ? ck_idx_read_mem(buf, len, &t, err) : ck_idx_read(path, &t, err);
+		if (rc == 0) {
+			if (o->name || is_stdin)
+				snprintf(t.name, sizeof t.name, "%s", o->name ? o->name : "x");
+			else
+				file_stem(path, t.name, sizeof t.name);
+			idx[(*nidx)++] = t;
+			t.data = NULL;
+		}
+		break;
+	case CK_IO_CSV:
+	case CK_IO_TSV: {
+		char delim = f == CK_IO_TSV ? '\t' : ',';
+		rc = is_stdin ? ck_csv_read_mem(buf, len, delim, &copts, one, err)
+		              : ck_csv_read(path, delim, &copts, one, err);
+		break;
+	}
+	default:
+		rc = ck_err_set(err, "%s: not a .npy, .npz, IDX, CSV or TSV file (try -f)",
+		                in_name(path));
+	}
+	if (rc < 0 && is_stdin && f != CK_IO_UNKNOWN)
+		ck_err_prefix(err, "standard input");
+	free(t.data);
+	free(buf);
+	return rc;
+}
+
+static int cmd_import(const struct opts *o, int argc, char **argv)
+{
+	if (argc == 0)
+		usage("no FILE to import");
+	if (o->name && argc != 1)
+		usage("--name takes a single FILE");
+	int nstdin = 0;
+	for (int i = 0; i < argc; i++)
+		nstdin += strcmp(argv[i], "-") == 0;
+	if (nstdin > 1)
+		usage("standard input can be read once");
+	const char *out = one_output(o);
+	ck_tnz all = {0};
+	ck_tensor *idx = xmalloc((size_t)argc * sizeof *idx);
+	const char **idx_path = calloc((size_t)argc, sizeof *idx_path);
+	int nidx = 0, status = 0;
+	if (!idx_path) {
+		warn("out of memory");
+		exit(1);
+	}
+	ck_err err = {{0}};
+	for (int i = 0; i < argc && !status; i++) {
+		ck_tnz one = {0};
+		if (import_one(o, argv[i], &one, idx, &nidx, &err) < 0) {
+			warn("%s", err.msg);
+			status = 1;
+		} else if (take_all(&all, &one, argv[i], &err) < 0) {
+			status = fail(in_name(argv[i]), &err);
+		}
+		if (nidx && !idx_path[nidx - 1])
+			idx_path[nidx - 1] = argv[i];
+		ck_tnz_free(&one);
+	}
+	if (!status && nidx == 2) {
+		/* An images file and a labels file: x (N,1,H,W) u8 and y (N) i32. */
+		ck_tnz pair = {0};
+		if (ck_idx_pair(&idx[0], &idx[1], &pair, &err) < 0 ||
+		    take_all(&all, &pair, idx_path[1], &err) < 0) {
+			warn("%s and %s: %s", in_name(idx_path[0]), in_name(idx_path[1]), err.msg);
+			status = 1;
+		}
+		ck_tnz_free(&pair);
+	} else {
+		for (int i = 0; i < nidx && !status; i++)
+			if (take_tensor(&all, &idx[i], &err) < 0)
+				status = fail(in_name(idx_path[i]), &err);
+	}
+	for (int i = 0; i < nidx; i++)
+		free(idx[i].data);
+	free(idx);
+	free(idx_path);
+	if (!status) {
+		char *cl = command_line(saved_argc, saved_argv);
+		if (ck_meta_set(&all.meta, "created_by", cl, (size_t)-1, &err) < 0)
+			status = fail("created_by", &err);
+		free(cl);
+	}
+	if (!status) {
+		ck_tnz_opts wo = CK_TNZ_OPTS_DEFAULT;
+		if (o->level >= 0)
+			wo.level = o->level;
+		if (o->shuffle != KEEP_FILTER)
+			wo.shuffle = o->shuffle;
+		wo.threads = o->threads;
+		if (ck_tnz_save(&all, out, &wo, &err) < 0)
+			status = fail(out_name(out), &err);
+	}
+	ck_tnz_free(&all);
+	return status;
+}
+
+static int cmd_export(const struct opts *o, int argc, char **argv)
+{
+	if (argc > 1)
+		usage("one FILE only");
+	const char *in = argc ? argv[0] : "-", *out = one_output(o);
+	ck_io_format f = o->format;
+	if (f == CK_IO_UNKNOWN)
+		f = ends_with(out, ".npy")                          ? CK_IO_NPY
+		    : ends_with(out, ".npz")                        ? CK_IO_NPZ
+		    : ends_with(out, ".tsv") || ends_with(out, ".tab") ? CK_IO_TSV
+		    : ends_with(out, ".csv") || ends_with(out, ".txt") ? CK_IO_CSV
+		                                                    : CK_IO_UNKNOWN;
+	if (f == CK_IO_UNKNOWN)
+		usage("give -o with .npy, .npz, .csv or .tsv, or -f");
+	if (f == CK_IO_IDX)
+		usage("IDX can be imported, not exported");
+	if (f == CK_IO_NPZ && strcmp(out, "-") == 0)
+		usage(".npz needs -o FILE (a zip archive cannot go to a pipe)");
+
+	ck_tnz t = {0};
+	ck_err err = {{0}};
+	if (ck_tnz_load(&t, in, o->threads, &err) < 0)
+		return fail(in_name(in), &err);
+	/* The chosen tensors (struct copies sharing t's data), in -t order. */
+	size_t n = o->ntensors ? (size_t)o->ntensors : t.count;
+	ck_tnz pick = {.tensors = xmalloc((n ? n : 1) * sizeof *pick.tensors), .count = n, .cap = n};
+	int status = 0;
+	for (size_t i = 0; i < n && !status; i++) {
+		const ck_tensor *x = o->ntensors ? ck_tnz_find(&t, o->tensors[i]) : &t.tensors[i];
+		if (!x) {
+			warn("%s: no tensor \"%s\"", in_name(in), o->tensors[i]);
+			status = 1;
+		} else {
+			pick.tensors[i] = *x;
+		}
+	}
+	if (!status && f != CK_IO_NPZ && n != 1) {
+		warn("%s: %zu tensors: choose one with -t NAME (or export to .npz)", in_name(in), n);
+		status = 1;
+	}
+	if (!status) {
+		int rc;
+		if (f == CK_IO_NPY)
+			rc = ck_npy_write(out, &pick.tensors[0], &err);
+		else if (f == CK_IO_NPZ)
+			rc = ck_npz_write(out, &pick, o->level >= 0 ? o->level : 0, &err);
+		else
+			rc = ck_csv_write(out, &pick.tensors[0], f == CK_IO_TSV ? '\t' : ',', &err);
+		if (rc < 0) {
+			warn("%s", err.msg);
+			status = 1;
+		}
+	}
+	free(pick.tensors);
+	ck_tnz_free(&t);
+	return status;
+}
+
 /* ---- the command table -------------------------------------------------- */
 
 #define COMMON_HELP                                                              \
@@ -1277,6 +1611,45 @@ static const struct command commands[] = {
 	 "  -d, --delete KEY      remove KEY\n"
 	 "  -i, --in-place        replace FILE (atomically) instead of -o\n" WRITE_HELP COMMON_HELP
 	 "\nExample: tnz meta -s classes=@classes.txt -i train.tnz\n"},
+	{"import", cmd_import,
+	 COMMON | WRITES | B(OP_NAME) | B(OP_FORMAT) | B(OP_LABEL) | B(OP_HEADER),
+	 "import [-f FORMAT] [--name NAME] [--label COL] [--header yes|no|auto] [-o OUT] FILE...",
+	 "Convert NumPy, IDX and CSV/TSV files into one TNZ file. The format comes\n"
+	 "from the first bytes (NumPy and IDX magic numbers, gzip looked into), else\n"
+	 "from the name (.csv, .txt, .tsv, .tab), else from -f:\n"
+	 "  .npy      one tensor named after the file (data/w.npy -> w) or --name\n"
+	 "  .npz      one tensor per member, named after the member\n"
+	 "  IDX       (.gz too) two files: an images (N,H,W) u8 and a labels (N) file\n"
+	 "            become x (N,1,H,W) u8 and y (N) i32; otherwise one tensor per\n"
+	 "            file named after it (train-labels-idx1-ubyte.gz -> the name\n"
+	 "            without .gz) or --name\n"
+	 "  CSV, TSV  x (N,columns) f32, the header in metadata \"columns\"; --label\n"
+	 "            moves a column to y (N) i32 (names become ids, in metadata\n"
+	 "            \"classes\")\n"
+	 "Tensors of the same name from several files append; metadata is merged and\n"
+	 "created_by set to the command line. Standard input (-) needs -f unless it\n"
+	 "starts with a magic number; a tensor from it is called x.\n\n"
+	 "  -f, --format F   npy, npz, idx, csv or tsv, instead of detecting it\n"
+	 "  --name NAME      the tensor name for a single .npy or IDX FILE\n"
+	 "  --label COL      CSV/TSV label column: a number from 1 or a header name\n"
+	 "  --header yes|no|auto\n"
+	 "                   CSV/TSV first row is a header (auto: when a cell of it\n"
+	 "                   is not a number; default)\n" WRITE_HELP COMMON_HELP
+	 "\nExample: tnz import train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz -o train.tnz\n"},
+	{"export", cmd_export, COMMON | B(OP_OUT) | B(OP_LEVEL) | B(OP_TENSOR) | B(OP_FORMAT),
+	 "export [-t NAME]... [-f FORMAT] [-l L] [-o OUT] [FILE]",
+	 "Convert tensors of a TNZ file to NumPy or text; the format comes from the\n"
+	 "name of OUT (.npy, .npz, .csv or .txt, .tsv or .tab) or from -f. .npy, .csv\n"
+	 "and .tsv take one tensor: the only one, or the one named by -t. .npz takes\n"
+	 "every tensor, or those named by -t (metadata has no place in it). Text has\n"
+	 "one line per row; rank 3 or more is flattened after the first dimension;\n"
+	 "floats print with enough digits to read back exactly. bf16 is written to\n"
+	 ".npy as f4. Loads the whole file.\n\n"
+	 "  -t, --tensor NAME  a tensor to export (repeat for .npz)\n"
+	 "  -f, --format F   npy, npz, csv or tsv, instead of OUT's name\n"
+	 "  -l, --level L    .npz: 0 stores the members (default), 1-9 deflates\n"
+	 "  -o, --output OUT output file (default: standard output; not .npz)\n" COMMON_HELP
+	 "\nExample: tnz export -t x -o x.npy train.tnz\n"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -1313,6 +1686,8 @@ int main(int argc, char **argv)
 {
 	/* A closed pipe is a write error with a message and exit 1, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
+	saved_argc = argc;
+	saved_argv = argv;
 	if (argc < 2)
 		usage("no command");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -1328,7 +1703,7 @@ int main(int argc, char **argv)
 			continue;
 		cmd_now = &commands[i];
 		struct opts o = {.level = -1, .shuffle = KEEP_FILTER, .ratio = -1, .count = -1,
-		                 .rows = 10};
+		                 .rows = 10, .header = -1};
 		int first = parse_opts(cmd_now, argc - 1, argv + 1, &o);
 		int status = 0;
 		if (first >= 0)
