@@ -266,4 +266,12 @@ char *ck_arch_shape_str(const ck_arch_shape *s, char *buf, size_t size);
 /* The layer kind's word ("conv", "relu", ...), as used in parameter names. */
 const char *ck_arch_layer_word(const ck_arch_layer *l);
 
+/* "relu", "leakyrelu", ...; "linear" for CK_ARCH_ACT_LINEAR. */
+const char *ck_arch_act_name(ck_arch_act_kind k);
+
+/* Sets err to "layer <index+1> \"<layer text>\": <message>" and returns -1: for
+ * callers that find a problem with a layer later (e.g. its init= file). */
+int ck_arch_layer_err(ck_err *err, const ck_arch_layer *l, int index, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif
