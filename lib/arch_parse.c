@@ -536,9 +536,10 @@ static int parse_layer(ck_arch_layer *l, char **w, int n, ck_err *err)
 		if (near)
 			return ck_err_set(err, "unknown layer kind %s (did you mean %s?)", Q(w[0]), near);
 		char list[256];
-		size_t n = 0;
-		for (int i = 0; i < NKINDS && n < sizeof list; i++)
-			n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", names[i]);
+		size_t len = 0;
+		for (int i = 0; i < NKINDS && len < sizeof list; i++)
+			len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+			                        names[i]);
 		return ck_err_set(err, "unknown layer kind %s (expected one of: %s)", Q(w[0]), list);
 	}
 	l->kind = k->kind;
