@@ -50,6 +50,10 @@ void ck_batchnorm_forward_train(float *out, float *mean, float *rstd,
 		mean[c] = fmu;
 		rstd[c] = frstd;
 
+		/* The mean as a float pair hi + lo: x - hi is exact for x near the
+		 * mean (Sterbenz), so a channel whose mean is large next to its
+		 * spread still comes out centred to float precision. */
+		float mu_lo = (float)(mu - fmu);
 		float scale = gamma ? gamma[c] * frstd : frstd;
 		float shift = beta ? beta[c] : 0.0f;
 		for (int n = 0; n < N; n++) {
@@ -57,7 +61,7 @@ void ck_batchnorm_forward_train(float *out, float *mean, float *rstd,
 			const float *x = inp + at;
 			float *y = out + at;
 			for (int s = 0; s < S; s++)
-				y[s] = (x[s] - fmu) * scale + shift;
+				y[s] = ((x[s] - fmu) - mu_lo) * scale + shift;
 		}
 
 		if (running_mean) {
