@@ -14,11 +14,11 @@ ck_optim_config ck_optim_defaults(ck_optim_kind kind)
 {
 	ck_optim_config c = {
 		.kind = kind,
-		.momentum = 0.9f,
-		.beta1 = 0.9f,
-		.beta2 = 0.999f,
-		.eps = 1e-8f,
-		.weight_decay = kind == CK_OPTIM_ADAMW ? 0.01f : 0.0f,
+		.momentum = 0.9,
+		.beta1 = 0.9,
+		.beta2 = 0.999,
+		.eps = 1e-8,
+		.weight_decay = kind == CK_OPTIM_ADAMW ? 0.01 : 0.0,
 	};
 	return c;
 }
@@ -67,17 +67,18 @@ static void adam_step(const ck_optim_config *cfg, float lr, float wd, int64_t t,
 {
 	double b1 = cfg->beta1, b2 = cfg->beta2;
 	float step_size = (float)(lr / (1.0 - pow(b1, (double)t)));
-	float inv_bc2_sqrt = (float)(1.0 / sqrt(1.0 - pow(b2, (double)t)));
-	float fb1 = cfg->beta1, fb2 = cfg->beta2, eps = cfg->eps;
+	float bc2_sqrt = (float)sqrt(1.0 - pow(b2, (double)t));
+	float fb1 = (float)b1, fb2 = (float)b2, eps = (float)cfg->eps;
 	float one_b1 = (float)(1.0 - b1), one_b2 = (float)(1.0 - b2);
 #pragma omp parallel for if (n >= PARALLEL_MIN) schedule(static)
 	for (size_t i = 0; i < n; i++) {
 		float gi = g[i] + wd * p[i];
 		float mi = fb1 * m[i] + one_b1 * gi;
-		float vi = fb2 * v[i] + one_b2 * gi * gi;
+		float vi = fb2 * v[i] + one_b2 * (gi * gi);
 		m[i] = mi;
 		v[i] = vi;
-		p[i] -= step_size * mi / (sqrtf(vi) * inv_bc2_sqrt + eps);
+		/* PyTorch's order of operations, so roundings match its kernels. */
+		p[i] -= step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
 	}
 }
 
@@ -85,7 +86,7 @@ void ck_optim_step(const ck_optim_config *cfg, float lr, int64_t t, float *param
                    const float *grad, float *m, float *v, size_t n)
 {
 	assert(t >= 1);
-	float wd = cfg->weight_decay;
+	float wd = (float)cfg->weight_decay;
 	switch (cfg->kind) {
 	case CK_OPTIM_SGD:
 		sgd_step(lr, wd, param, grad, n);
@@ -93,7 +94,7 @@ void ck_optim_step(const ck_optim_config *cfg, float lr, int64_t t, float *param
 	case CK_OPTIM_MOMENTUM:
 	case CK_OPTIM_NESTEROV:
 		assert(m);
-		momentum_step(lr, wd, cfg->momentum, cfg->kind == CK_OPTIM_NESTEROV,
+		momentum_step(lr, wd, (float)cfg->momentum, cfg->kind == CK_OPTIM_NESTEROV,
 		              t == 1, param, grad, m, n);
 		break;
 	case CK_OPTIM_ADAM:
@@ -102,7 +103,7 @@ void ck_optim_step(const ck_optim_config *cfg, float lr, int64_t t, float *param
 		break;
 	case CK_OPTIM_ADAMW: {
 		assert(m && v);
-		float decay = (float)(1.0 - (double)lr * wd);
+		float decay = (float)(1.0 - (double)lr * cfg->weight_decay);
 		if (decay != 1.0f) {
 #pragma omp parallel for if (n >= PARALLEL_MIN) schedule(static)
 			for (size_t i = 0; i < n; i++)

@@ -214,7 +214,9 @@ int64_t ck_count_correct(const float *scores, const int32_t *labels, int N, int 
  *              then ADAM with g' = g.
  *
  * The momentum buffer needs no initialisation (step 1 writes it); Adam's m
- * and v must start at zero. Scalar coefficients are computed in double. */
+ * and v must start at zero. Scalar coefficients (1 - b1, lr/(1-b1^t), ...)
+ * are computed in double and rounded to float once, as PyTorch passes them
+ * to its float kernels; the elementwise arithmetic is in float. */
 typedef enum ck_optim_kind {
 	CK_OPTIM_SGD,
 	CK_OPTIM_MOMENTUM,
@@ -223,12 +225,14 @@ typedef enum ck_optim_kind {
 	CK_OPTIM_ADAMW,
 } ck_optim_kind;
 
+/* Hyperparameters are doubles, like PyTorch's Python floats: 1 - beta2 must
+ * come from 0.999, not from 0.999f. */
 typedef struct ck_optim_config {
 	ck_optim_kind kind;
-	float momentum;     /* mu, MOMENTUM and NESTEROV */
-	float beta1, beta2; /* ADAM, ADAMW */
-	float eps;          /* ADAM, ADAMW */
-	float weight_decay; /* wd, every kind */
+	double momentum;     /* mu, MOMENTUM and NESTEROV */
+	double beta1, beta2; /* ADAM, ADAMW */
+	double eps;          /* ADAM, ADAMW */
+	double weight_decay; /* wd, every kind */
 } ck_optim_config;
 
 /* PyTorch's defaults for a kind: momentum 0.9 (PyTorch has none; 0.9 is the
