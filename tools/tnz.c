@@ -349,38 +349,6 @@ static int parse_opts(const struct command *c, int argc, char **argv, struct opt
 	return optind;
 }
 
-/* ---- random permutations ------------------------------------------------ */
-
-/* splitmix64 (Steele, Lea, Flood 2014): tiny and the same everywhere, so a
- * seed names one permutation on every machine and thread count. */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15u);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n) without modulo bias (rejection of the short last run). */
-static uint64_t rng_below(uint64_t *s, uint64_t n)
-{
-	uint64_t limit = UINT64_MAX - UINT64_MAX % n, v;
-	do
-		v = rng_next(s);
-	while (v >= limit);
-	return v % n;
-}
-
-/* Fisher-Yates. */
-static void permute(int64_t *idx, int64_t n, uint64_t *s)
-{
-	for (int64_t i = n - 1; i > 0; i--) {
-		int64_t j = (int64_t)rng_below(s, (uint64_t)i + 1), t = idx[i];
-		idx[i] = idx[j];
-		idx[j] = t;
-	}
-}
-
 /* ---- shared pieces ------------------------------------------------------ */
 
 static ck_tnz_writer *open_writer(const struct opts *o, const char *path, int shuffle_default,
@@ -752,6 +720,14 @@ static int copy_tensor(struct copier *c, ck_tnz_reader *r, const ck_tnz_header *
 		if (row_bytes == 0 || left <= INT64_MAX / row_bytes)
 			keep = left * row_bytes;
 	}
+	if (oh.dims[0] == CK_TNZ_ROWS_UNKNOWN && row_bytes == 0) {
+		/* Empty rows cannot be counted from bytes: learn the count first. */
+		if (ck_tnz_reader_skip(r, err) < 0)
+			return -1;
+		oh.dims[0] = ck_tnz_reader_rows(r);
+		if (c->max_rows >= 0 && oh.dims[0] > c->max_rows - t->h.dims[0])
+			oh.dims[0] = c->max_rows - t->h.dims[0];
+	}
 	int shuffle = c->o->shuffle == KEEP_FILTER ? h->filter : c->o->shuffle;
 	*out_error = 1;
 	if (ck_tnz_writer_begin(c->w, oh.name, oh.dtype, oh.rank, oh.dims, -1, shuffle, err) < 0)
@@ -770,7 +746,7 @@ static int copy_tensor(struct copier *c, ck_tnz_reader *r, const ck_tnz_header *
 		done += n;
 	}
 	if (h->rank >= 1)
-		t->h.dims[0] += row_bytes ? done / row_bytes : ck_tnz_reader_rows(r);
+		t->h.dims[0] += row_bytes ? done / row_bytes : oh.dims[0];
 	*out_error = 1;
 	if (ck_tnz_writer_end(c->w, err) < 0)
 		return -1;
@@ -1070,8 +1046,9 @@ static int cmd_shuffle(const struct opts *o, int argc, char **argv)
 		int64_t *idx = xmalloc((size_t)n * sizeof *idx);
 		for (int64_t i = 0; i < n; i++)
 			idx[i] = i;
-		uint64_t s = o->seed;
-		permute(idx, n, &s);
+		ck_rng rng;
+		ck_rng_seed(&rng, o->seed);
+		ck_rng_shuffle(&rng, idx, n);
 		status = write_rows(o, out, &t, idx, n);
 		free(idx);
 	}
@@ -1123,7 +1100,7 @@ static int by_label(const void *a, const void *b)
  * group of size g gets floor(g*take/n) rows, and the rows left over go one
  * each to the groups with the largest remainders (Hamilton's method), so
  * the total is exactly `take` and every class is split in proportion. */
-static void choose_first(struct labeled *rows, int64_t n, int64_t take, uint64_t seed,
+static void choose_first(struct labeled *rows, int64_t n, int64_t take, ck_rng *rng,
                          unsigned char *in_first)
 {
 	size_t ngroups = 0;
@@ -1155,12 +1132,11 @@ static void choose_first(struct labeled *rows, int64_t n, int64_t take, uint64_t
 		g[best].rem = 0;
 		given++;
 	}
-	uint64_t s = seed;
 	int64_t *idx = xmalloc((size_t)n * sizeof *idx);
 	for (k = 0; k < ngroups; k++) {
 		for (int64_t i = 0; i < g[k].size; i++)
 			idx[i] = rows[g[k].start + i].row;
-		permute(idx, g[k].size, &s);
+		ck_rng_shuffle(rng, idx, g[k].size);
 		for (int64_t i = 0; i < g[k].quota; i++)
 			in_first[idx[i]] = 1;
 	}
@@ -1219,7 +1195,9 @@ static int cmd_split(const struct opts *o, int argc, char **argv)
 			warn("out of memory");
 			exit(1);
 		}
-		choose_first(rows, n, take, o->seed, in_first);
+		ck_rng rng;
+		ck_rng_seed(&rng, o->seed);
+		choose_first(rows, n, take, &rng, in_first);
 		/* Both outputs keep the input's row order. */
 		int64_t *idx = (int64_t *)lab, a = 0, b = take;
 		for (int64_t i = 0; i < n; i++)

@@ -8,7 +8,7 @@
 #                        options: level (zlib, default 6), chunk (elements per
 #                        chunk), unknown (write dims[0] as unknown), filter.
 #   dumptnz FILE         one line per metadata key "meta KEY=VALUE" (newlines
-#                        as \n) and per tensor "NAME DTYPE (SHAPE) v1 v2 ...",
+#                        as \n) and per tensor "NAME DTYPE (D0,D1,...) v1 v2 ...",
 #                        same-name tensors appended.
 
 PY=/usr/bin/python3
@@ -104,7 +104,7 @@ def dump(path):
     for k, v in meta.items():
         print("meta %s=%s" % (k, v.replace("\n", "\\n")))
     for name, dtype, rank, dims, vals in tensors:
-        shape = "(" + ", ".join(str(d) for d in dims) + ")"
+        shape = "(" + ",".join(str(d) for d in dims) + ")"
         print(name, dtype, shape, " ".join("%g" % v for v in vals))
 '
 
