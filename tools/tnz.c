@@ -174,7 +174,9 @@ static _Noreturn void usage(const char *fmt, ...)
 		print_synopsis(stderr, cmd_now);
 		fprintf(stderr, "Try 'tnz %s --help' for more information.\n", cmd_now->name);
 	} else {
-		fputs("Try 'tnz --help' for more information.\n", stderr);
+		fputs("usage: tnz COMMAND [OPTION...] [ARG...]\n"
+		      "Try 'tnz --help' for more information.\n",
+		      stderr);
 	}
 	exit(2);
 }
@@ -1325,8 +1327,8 @@ static char *command_line(int argc, char **argv)
 	return s;
 }
 
-static int saved_argc;
-static char **saved_argv;
+/* The command line as typed (getopt_long reorders argv). */
+static char *typed_command;
 
 /* Reads one input into one (a tensor, or several for .npz and CSV). IDX
  * files go to idx[] instead, to be paired at the end. Errors of io.h's path
@@ -1446,10 +1448,8 @@ static int cmd_import(const struct opts *o, int argc, char **argv)
 	free(idx);
 	free(idx_path);
 	if (!status) {
-		char *cl = command_line(saved_argc, saved_argv);
-		if (ck_meta_set(&all.meta, "created_by", cl, (size_t)-1, &err) < 0)
+		if (ck_meta_set(&all.meta, "created_by", typed_command, (size_t)-1, &err) < 0)
 			status = fail("created_by", &err);
-		free(cl);
 	}
 	if (!status) {
 		ck_tnz_opts wo = CK_TNZ_OPTS_DEFAULT;
@@ -1526,14 +1526,14 @@ static int cmd_export(const struct opts *o, int argc, char **argv)
 /* ---- the command table -------------------------------------------------- */
 
 #define COMMON_HELP                                                              \
-	"  --threads N      threads for compression (default: every core)\n"        \
-	"  -q, --quiet      no warnings\n"                                           \
-	"  -h, --help       this help; --version: the version\n"
+	"  --threads N          threads for compression (default: every core)\n"        \
+	"  -q, --quiet          no warnings\n"                       \
+	"  -h, --help           this help; --version: the version\n"
 #define WRITE_HELP                                                               \
-	"  -o, --output OUT output file (default: standard output, never a terminal)\n" \
-	"  -l, --level L    zlib level 0-9, 0 stores (default 1)\n"                  \
-	"  --shuffle on|off|auto\n"                                                  \
-	"                   byte-shuffle filter; auto: on for float dtypes\n"
+	"  -o, --output OUT     output file (default: standard output, never a terminal)\n" \
+	"  -l, --level L        zlib level 0-9, 0 stores (default 1)\n"                       \
+	"  --shuffle on|off|auto\n"                       \
+	"                       byte-shuffle filter; auto: on for float dtypes\n"
 
 static const struct command commands[] = {
 	{"info", cmd_info, COMMON | B(OP_JSON), "info [--json] [FILE...]",
@@ -1542,7 +1542,7 @@ static const struct command commands[] = {
 	 "and, when it is one short line, its value. Pieces of a tensor that appear\n"
 	 "several times (concatenated files) are summed. Reads standard input when\n"
 	 "no FILE is given or FILE is -. Every chunk is decoded and checked.\n\n"
-	 "  --json           one JSON object per FILE, on one line\n" COMMON_HELP
+	 "  --json               one JSON object per FILE, on one line\n" COMMON_HELP
 	 "\nExample: cat a.tnz b.tnz | tnz info\n"},
 	{"cat", cmd_cat, COMMON | WRITES, "cat [-l L] [--shuffle on|off|auto] [-o OUT] [FILE...]",
 	 "Concatenate TNZ streams into one file, streaming: tensors of the same name\n"
@@ -1555,7 +1555,7 @@ static const struct command commands[] = {
 	 "head [-n ROWS] [-l L] [--shuffle on|off|auto] [-o OUT] [FILE...]",
 	 "Keep the first ROWS rows of every tensor of rank 1 or more (all of them\n"
 	 "when it has fewer); rank-0 tensors and metadata are copied whole. Streaming.\n\n"
-	 "  -n, --rows ROWS  rows to keep (default 10)\n" WRITE_HELP COMMON_HELP
+	 "  -n, --rows ROWS      rows to keep (default 10)\n" WRITE_HELP COMMON_HELP
 	 "\nExample: tnz head -n 100 train.tnz -o small.tnz\n"},
 	{"split", cmd_split,
 	 COMMON | WRITES | B(OP_SEED) | B(OP_RATIO) | B(OP_COUNT) | B(OP_STRATIFY),
@@ -1564,18 +1564,18 @@ static const struct command commands[] = {
 	 "is a row tensor (all must have the same number of rows) and row i of each\n"
 	 "goes to the same output; rank-0 tensors and metadata go to both. Rows keep\n"
 	 "their input order. Loads the whole file into memory.\n\n"
-	 "  --ratio F        fraction of the rows for FIRST, 0 to 1 (rounded)\n"
-	 "  --count N        number of rows for FIRST\n"
-	 "  --seed S         random seed (default 0): the same seed, the same split\n"
-	 "  --stratify NAME  split each class of the rank-1 integer tensor NAME in the\n"
-	 "                   same proportion (rows left over by rounding go to the\n"
-	 "                   classes with the largest remainders)\n" WRITE_HELP COMMON_HELP
+	 "  --ratio F            fraction of the rows for FIRST, 0 to 1 (rounded)\n"
+	 "  --count N            number of rows for FIRST\n"
+	 "  --seed S             random seed (default 0): the same seed, the same split\n"
+	 "  --stratify NAME      split each class of the rank-1 integer tensor NAME in the\n"
+	 "                       same proportion (rows left over by rounding go to the\n"
+	 "                       classes with the largest remainders)\n" WRITE_HELP COMMON_HELP
 	 "\nExample: tnz split --ratio 0.9 --stratify y train.tnz -o tr.tnz -o val.tnz\n"},
 	{"shuffle", cmd_shuffle, COMMON | WRITES | B(OP_SEED),
 	 "shuffle [--seed S] [-l L] [--shuffle on|off|auto] [-o OUT] [FILE]",
 	 "Permute the rows at random, the same permutation for every tensor of rank\n"
 	 "1 or more (all must have the same number of rows). Loads the whole file.\n\n"
-	 "  --seed S         random seed (default 0): the same seed, the same order\n" WRITE_HELP
+	 "  --seed S             random seed (default 0): the same seed, the same order\n" WRITE_HELP
 	 COMMON_HELP "\nExample: tnz shuffle --seed 7 train.tnz -o shuffled.tnz\n"},
 	{"meta", cmd_meta, COMMON | WRITES | B(OP_SET) | B(OP_DELETE) | B(OP_INPLACE),
 	 "meta FILE [KEY]\n"
@@ -1584,10 +1584,10 @@ static const struct command commands[] = {
 	 "value of KEY followed by a newline (exit 1 if there is no such key).\n"
 	 "With them: write a copy of FILE with the metadata changed, streaming; the\n"
 	 "tensors are recompressed (-l) and keep their filters.\n\n"
-	 "  -s, --set KEY=VALUE   set KEY; KEY=@VFILE takes the contents of VFILE\n"
-	 "                        without one final newline (- is standard input)\n"
-	 "  -d, --delete KEY      remove KEY\n"
-	 "  -i, --in-place        replace FILE (atomically) instead of -o\n" WRITE_HELP COMMON_HELP
+	 "  -s, --set KEY=VALUE  set KEY; KEY=@VFILE takes the contents of VFILE\n"
+	 "                       without one final newline (- is standard input)\n"
+	 "  -d, --delete KEY     remove KEY\n"
+	 "  -i, --in-place       replace FILE (atomically) instead of -o\n" WRITE_HELP COMMON_HELP
 	 "\nExample: tnz meta -s classes=@classes.txt -i train.tnz\n"},
 	{"import", cmd_import,
 	 COMMON | WRITES | B(OP_NAME) | B(OP_FORMAT) | B(OP_LABEL) | B(OP_HEADER),
@@ -1599,20 +1599,20 @@ static const struct command commands[] = {
 	 "  .npz      one tensor per member, named after the member\n"
 	 "  IDX       (.gz too) two files: an images (N,H,W) u8 and a labels (N) file\n"
 	 "            become x (N,1,H,W) u8 and y (N) i32; otherwise one tensor per\n"
-	 "            file named after it (train-labels-idx1-ubyte.gz -> the name\n"
-	 "            without .gz) or --name\n"
+	 "            file named as for .npy, without .gz (labels.idx.gz -> labels)\n"
+	 "            or --name\n"
 	 "  CSV, TSV  x (N,columns) f32, the header in metadata \"columns\"; --label\n"
 	 "            moves a column to y (N) i32 (names become ids, in metadata\n"
 	 "            \"classes\")\n"
 	 "Tensors of the same name from several files append; metadata is merged and\n"
 	 "created_by set to the command line. Standard input (-) needs -f unless it\n"
 	 "starts with a magic number; a tensor from it is called x.\n\n"
-	 "  -f, --format F   npy, npz, idx, csv or tsv, instead of detecting it\n"
-	 "  --name NAME      the tensor name for a single .npy or IDX FILE\n"
-	 "  --label COL      CSV/TSV label column: a number from 1 or a header name\n"
+	 "  -f, --format F       npy, npz, idx, csv or tsv, instead of detecting it\n"
+	 "  --name NAME          the tensor name for a single .npy or IDX FILE\n"
+	 "  --label COL          CSV/TSV label column: a number from 1 or a header name\n"
 	 "  --header yes|no|auto\n"
-	 "                   CSV/TSV first row is a header (auto: when a cell of it\n"
-	 "                   is not a number; default)\n" WRITE_HELP COMMON_HELP
+	 "                       CSV/TSV first row is a header (auto: when a cell of it\n"
+	 "                       is not a number; default)\n" WRITE_HELP COMMON_HELP
 	 "\nExample: tnz import train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz -o train.tnz\n"},
 	{"export", cmd_export, COMMON | B(OP_OUT) | B(OP_LEVEL) | B(OP_TENSOR) | B(OP_FORMAT),
 	 "export [-t NAME]... [-f FORMAT] [-l L] [-o OUT] [FILE]",
@@ -1623,10 +1623,10 @@ static const struct command commands[] = {
 	 "one line per row; rank 3 or more is flattened after the first dimension;\n"
 	 "floats print with enough digits to read back exactly. bf16 is written to\n"
 	 ".npy as f4. Loads the whole file.\n\n"
-	 "  -t, --tensor NAME  a tensor to export (repeat for .npz)\n"
-	 "  -f, --format F   npy, npz, csv or tsv, instead of OUT's name\n"
-	 "  -l, --level L    .npz: 0 stores the members (default), 1-9 deflates\n"
-	 "  -o, --output OUT output file (default: standard output; not .npz)\n" COMMON_HELP
+	 "  -t, --tensor NAME    a tensor to export (repeat for .npz)\n"
+	 "  -f, --format F       npy, npz, csv or tsv, instead of OUT's name\n"
+	 "  -l, --level L        .npz: 0 stores the members (default), 1-9 deflates\n"
+	 "  -o, --output OUT     output file (default: standard output; not .npz)\n" COMMON_HELP
 	 "\nExample: tnz export -t x -o x.npy train.tnz\n"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -1664,8 +1664,6 @@ int main(int argc, char **argv)
 {
 	/* A closed pipe is a write error with a message and exit 1, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
-	saved_argc = argc;
-	saved_argv = argv;
 	if (argc < 2)
 		usage("no command");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -1680,6 +1678,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;
 		cmd_now = &commands[i];
+		typed_command = command_line(argc, argv);
 		struct opts o = {.level = -1, .shuffle = KEEP_FILTER, .ratio = -1, .count = -1,
 		                 .rows = 10, .header = -1};
 		int first = parse_opts(cmd_now, argc - 1, argv + 1, &o);
@@ -1690,6 +1689,7 @@ int main(int argc, char **argv)
 			free(o.edits[k].key);
 		free(o.edits);
 		free(o.tensors);
+		free(typed_command);
 		return close_stdout(status);
 	}
 	usage("'%s' is not a command", argv[1]);

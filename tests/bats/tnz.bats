@@ -48,7 +48,7 @@ shape() {
 	[ -f "$man" ] || skip "no man page"
 	syn=$(MANWIDTH=300 groff -man -Tutf8 -P -cbou "$man" 2>/dev/null |
 		awk '/^SYNOPSIS/ { on = 1; next } on && /^$/ { exit } on { sub(/^ +/, ""); print }')
-	usage=$(for c in info cat head split shuffle meta; do tnz $c --help; done |
+	usage=$(for c in info cat head split shuffle meta import export; do tnz $c --help; done |
 		sed -n 's/^usage: //p; s/^       tnz/tnz/p')
 	[ "$syn" = "$usage" ]
 	run groff -ww -man -Tutf8 "$man"
@@ -439,4 +439,173 @@ tensors = [("x", "f32", (64, 8), [random.random() for _ in range(512)], {"chunk"
 	run tnz cat ok.tnz cut.tnz -o out.tnz
 	[ "$status" -eq 1 ]
 	[ "$(ls -A | sort | tr '\n' ' ')" = "cut.tnz ds.tnz ok.tnz rows.tnz " ]
+}
+
+# ---- import and export ------------------------------------------------------
+
+@test "import/export .npy: every dtype and rank round-trips bit for bit" {
+	need_numpy
+	/usr/bin/python3 -c '
+import numpy as np
+r = np.random.default_rng(1)
+for dt in ["u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f2", "f4", "f8", "?"]:
+    a = (r.standard_normal((3, 4, 5)) * 100).astype(dt)
+    np.save("a_%s.npy" % ("b1" if dt == "?" else dt), a)
+np.save("r0.npy", np.array(3.5, dtype="f4"))
+np.save("r1.npy", np.arange(7, dtype=">i4"))
+np.save("fort.npy", np.asfortranarray(np.arange(12, dtype="i2").reshape(3, 4)))
+np.save("empty.npy", np.zeros((0, 3), dtype="f4"))
+'
+	for f in a_*.npy r0.npy r1.npy fort.npy empty.npy; do
+		stem=${f%.npy}
+		tnz import "$f" -o "$stem.tnz"
+		[ "$(tnz info --json "$stem.tnz" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["tensors"][0]["name"])')" = "$stem" ]
+		tnz export -o "back_$f" "$stem.tnz"
+	done
+	/usr/bin/python3 -c '
+import glob, numpy as np
+for f in sorted(glob.glob("a_*.npy")) + ["r0.npy", "r1.npy", "fort.npy", "empty.npy"]:
+    a, b = np.load(f), np.load("back_" + f)
+    assert a.shape == b.shape, (f, a.shape, b.shape)
+    assert a.dtype.newbyteorder("<") == b.dtype.newbyteorder("<"), (f, a.dtype, b.dtype)
+    assert np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tobytes() == b.tobytes(), f
+'
+	[ "$(values a_i4.tnz a_i4 | wc -w)" -eq 60 ]
+	tnz import --name w a_f4.npy -o w.tnz
+	[ "$(tnz meta w.tnz created_by)" = "tnz import --name w a_f4.npy -o w.tnz" ]
+	[ "$(shape w.tnz w)" = "(3,4,5)" ]
+}
+
+@test "import/export .npz both ways, export -t" {
+	need_numpy
+	/usr/bin/python3 -c '
+import numpy as np
+np.savez("s.npz", x=np.arange(24, dtype="f4").reshape(6, 4), y=np.arange(6, dtype="i8"))
+np.savez_compressed("c.npz", x=np.arange(8, dtype="f4").reshape(2, 4), y=np.arange(2, dtype="i8"))
+'
+	tnz import s.npz c.npz -o sc.tnz
+	[ "$(shape sc.tnz x)" = "(8,4)" ]
+	[ "$(values sc.tnz y)" = "0 1 2 3 4 5 0 1" ]
+	tnz import s.npz -o s.tnz
+	[ "$(values s.tnz y)" = "0 1 2 3 4 5" ]
+	tnz export -o out.npz s.tnz
+	tnz export -l 6 -t y -o y.npz s.tnz
+	tnz export -t x -o x.npy s.tnz
+	/usr/bin/python3 -c '
+import numpy as np
+a, b = np.load("s.npz"), np.load("out.npz")
+assert sorted(b.files) == ["x", "y"]
+for k in "xy":
+    assert a[k].dtype == b[k].dtype and (a[k] == b[k]).all(), k
+assert np.load("y.npz").files == ["y"]
+assert (np.load("x.npy") == a["x"]).all()
+'
+	run tnz export -o one.npy s.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"2 tensors: choose one with -t NAME"* ]]
+	run tnz export -t nope -o one.npy s.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no tensor \"nope\""* ]]
+	[ ! -e one.npy ]
+}
+
+@test "import: tensors of the same name from several files append" {
+	need_numpy
+	/usr/bin/python3 -c '
+import numpy as np
+np.savez("a.npz", x=np.arange(6, dtype="i2").reshape(3, 2))
+np.savez("b.npz", x=np.arange(6, 10, dtype="i2").reshape(2, 2))
+np.savez("c.npz", x=np.arange(3, dtype="i2"))
+'
+	tnz import a.npz b.npz -o ab.tnz
+	[ "$(shape ab.tnz x)" = "(5,2)" ]
+	[ "$(values ab.tnz x)" = "0 1 2 3 4 5 6 7 8 9" ]
+	run tnz import a.npz c.npz -o ac.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot append"* ]]
+	[ ! -e ac.tnz ]
+}
+
+@test "import IDX: an images and labels pair becomes x and y" {
+	# 3 images of 2x4 and their labels, big-endian IDX as in MNIST; labels gzipped.
+	printf '\0\0\10\3\0\0\0\3\0\0\0\2\0\0\0\4' >img.idx
+	for i in $(seq 0 23); do printf "\\$(printf %03o $((i * 10)))"; done >>img.idx
+	printf '\0\0\10\1\0\0\0\3\7\0\11' | gzip -c >lab.idx.gz
+	tnz import lab.idx.gz img.idx -o m.tnz
+	[ "$(shape m.tnz x)" = "(3,1,2,4)" ]
+	[ "$(values m.tnz x)" = "$(seq -s ' ' 0 10 230)" ]
+	[ "$(values m.tnz y)" = "7 0 9" ]
+	dumptnz m.tnz | grep -q '^x u8 ' && dumptnz m.tnz | grep -q '^y i32 '
+	tnz import lab.idx.gz -o l.tnz
+	[ "$(values l.tnz lab)" = "7 0 9" ]
+	printf '\0\0\10\1\0\0\0\4\1\2\3\4' >lab4.idx
+	run tnz import img.idx lab4.idx -o bad.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == "tnz: img.idx and lab4.idx: "* ]]
+	[ ! -e bad.tnz ]
+	head -c 20 img.idx >cut.idx
+	run tnz import cut.idx -o bad.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == "tnz: cut.idx: "* ]]
+}
+
+@test "import Fashion-MNIST and compare with numpy" {
+	d=/usr/share/datasets/fashion-mnist
+	[ -f $d/t10k-images-idx3-ubyte.gz ] || skip "no $d"
+	need_numpy
+	tnz import $d/t10k-images-idx3-ubyte.gz $d/t10k-labels-idx1-ubyte.gz -o test.tnz
+	run tnz info test.tnz
+	[[ "$output" =~ x\ +u8\ +\(10000,\ 1,\ 28,\ 28\)\ +10000\ +7840000\  ]]
+	[[ "$output" =~ y\ +i32\ +\(10000\)\ +10000\ +40000\  ]]
+	tnz export -o test.npz test.tnz
+	/usr/bin/python3 -c '
+import gzip, numpy as np
+d = "'$d'"
+img = np.frombuffer(gzip.open(d + "/t10k-images-idx3-ubyte.gz").read()[16:], dtype="u1")
+lab = np.frombuffer(gzip.open(d + "/t10k-labels-idx1-ubyte.gz").read()[8:], dtype="u1")
+z = np.load("test.npz")
+assert z["x"].shape == (10000, 1, 28, 28) and z["x"].dtype == np.uint8
+assert (z["x"].reshape(-1) == img).all()
+assert z["y"].dtype == np.int32 and (z["y"] == lab).all()
+'
+	tnz split --ratio 0.9 --stratify y test.tnz -o tr.tnz -o val.tnz
+	[ "$(tnz info --json val.tnz | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["tensors"][1]["rows"])')" -eq 1000 ]
+}
+
+@test "import CSV with a label column, export CSV and TSV" {
+	printf 'f1,f2,species\n1.5,2,cat\n3,-4.25,dog\n5,6,cat\n' >t.csv
+	tnz import --label species t.csv -o t.tnz
+	[ "$(shape t.tnz x)" = "(3,2)" ]
+	[ "$(values t.tnz x)" = "1.5 2 3 -4.25 5 6" ]
+	[ "$(values t.tnz y)" = "0 1 0" ]
+	[ "$(tnz meta t.tnz classes)" = "$(printf 'cat\ndog')" ]
+	tnz export -t x -o back.csv t.tnz
+	[ "$(cat back.csv)" = "$(printf '1.5,2\n3,-4.25\n5,6')" ]
+	tnz export -t y -f tsv t.tnz >y.tsv
+	[ "$(cat y.tsv | tr '\n' ' ')" = "0 1 0 " ]
+	printf '1\t2\n3\t4\n' | tnz import -f tsv - -o s.tnz
+	[ "$(values s.tnz x)" = "1 2 3 4" ]
+	printf '1,2\n3,x\n' >bad.csv
+	run tnz import bad.csv -o bad.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == "tnz: bad.csv"*"line"* ]]
+	[ ! -e bad.tnz ]
+}
+
+@test "import and export usage and format errors" {
+	echo hello >what.bin
+	run tnz import what.bin -o w.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"what.bin: not a .npy, .npz, IDX, CSV or TSV file"* ]]
+	run tnz import -o w.tnz
+	[ "$status" -eq 2 ]
+	run tnz import -f xls what.bin
+	[ "$status" -eq 2 ]
+	run tnz export -o out.xyz ds.tnz
+	[ "$status" -eq 2 ]
+	run tnz export -o - -f npz ds.tnz
+	[ "$status" -eq 2 ]
+	run tnz import nope.npy -o w.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == "tnz: nope.npy: "*"No such file"* ]]
 }
