@@ -366,6 +366,26 @@ assert [lab[i] for i in d["x"]] == d["y"], d'
 	[ "$status" -eq 1 ]
 	[[ "$output" == "tnz: empty.tnz: "*"empty"* ]]
 	[ ! -e out.tnz ]
+	run tnz info </dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == "tnz: standard input: empty file" ]]
+}
+
+@test "binary output to a terminal is refused" {
+	command -v script >/dev/null || skip "no script(1) to make a terminal"
+	run script -qec "tnz cat ds.tnz" /dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"tnz: standard output: refusing to write binary data to a terminal"* ]]
+}
+
+@test "the output does not depend on the thread count" {
+	mktnz big.tnz 'tensors = [("w", "f32", (512, 1024), [float(i % 1000) for i in range(512 * 1024)], {"chunk": 100000})]'
+	tnz cat --threads 1 -l 6 big.tnz -o one.tnz
+	tnz cat --threads 2 -l 6 big.tnz -o two.tnz
+	cmp one.tnz two.tnz
+	tnz shuffle --threads 1 --seed 3 big.tnz -o s1.tnz
+	tnz shuffle --threads 2 --seed 3 big.tnz -o s2.tnz
+	cmp s1.tnz s2.tnz
 }
 
 @test "every truncation is an error and leaves no output" {
@@ -401,6 +421,7 @@ tensors = [("x", "f32", (64, 8), [random.random() for _ in range(512)], {"chunk"
 		run tnz info bad.tnz
 		[ "$status" -eq 1 ] || { echo "offset $off: status $status: $output"; false; }
 		[[ "$output" == "tnz: bad.tnz: "* ]]
+		((k % 4)) && continue
 		run tnz head -n 70 bad.tnz -o out.tnz
 		[ "$status" -eq 1 ] && [ ! -e out.tnz ] || { echo "head: offset $off: $status $output"; false; }
 	done
@@ -415,6 +436,9 @@ tensors = [("x", "f32", (64, 8), [random.random() for _ in range(512)], {"chunk"
 	[[ "$output" == "tnz: "* ]]
 	run bash -c 'tnz meta ds.tnz classes >/dev/full'
 	[ "$status" -eq 1 ]
+	run tnz shuffle ds.tnz -o /dev/full
+	[ "$status" -eq 1 ]
+	[[ "$output" == "tnz: /dev/full: "*"No space left on device"* ]]
 	mktnz big.tnz 'tensors = [("w", "u8", (1024, 1024), [i * 7 % 251 for i in range(1 << 20)], {"level": 0})]'
 	run bash -c 'tnz cat -l 0 big.tnz | head -c 1 >/dev/null; echo "status ${PIPESTATUS[0]}"'
 	[[ "$output" == *"tnz: "* ]]
