@@ -447,23 +447,30 @@ struct sums {
 	size_t n, cap;
 };
 
-/* The entry for h's name, added if new. A later piece must have the same
- * dtype, rank and dims[1..] (formats/tnz.md section 5). */
+/* Whether a tensor (dtype, rank, dims) can append to an earlier one of the
+ * same name (formats/tnz.md section 5); fills err if not. */
+static int can_append(const char *name, int dtype0, int rank0, const int64_t *dims0, int dtype,
+                      int rank, const int64_t *dims, ck_err *err)
+{
+	int same = dtype0 == dtype && rank0 == rank && rank > 0;
+	for (int d = 1; same && d < rank; d++)
+		same = dims0[d] == dims[d];
+	if (!same)
+		ck_err_set(err, "tensor \"%s\": cannot append: %s", name,
+		           rank == 0 ? "it has rank 0" : "dtype or shape differs from the earlier one");
+	return same;
+}
+
+/* The entry for h's name, added if new; NULL if h cannot append to it. */
 static struct tensor_sum *sums_piece(struct sums *s, const ck_tnz_header *h, ck_err *err)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct tensor_sum *t = &s->v[i];
 		if (strcmp(t->h.name, h->name) != 0)
 			continue;
-		int same = t->h.dtype == h->dtype && t->h.rank == h->rank && h->rank > 0;
-		for (int d = 1; same && d < h->rank; d++)
-			same = t->h.dims[d] == h->dims[d];
-		if (!same) {
-			ck_err_set(err, "tensor \"%s\": cannot append: %s", h->name,
-			           h->rank == 0 ? "it has rank 0"
-			                        : "dtype or shape differs from the earlier one");
+		if (!can_append(h->name, t->h.dtype, t->h.rank, t->h.dims, h->dtype, h->rank, h->dims,
+		                err))
 			return NULL;
-		}
 		t->pieces++;
 		t->filters |= 1 << (h->filter & 7);
 		return t;
@@ -1275,15 +1282,7 @@ static int take_tensor(ck_tnz *all, ck_tensor *t, ck_err *err)
 		t->data = NULL;
 		return 0;
 	}
-	ck_tnz_header a = {.dtype = d->dtype, .rank = d->rank}, b = {.dtype = t->dtype, .rank = t->rank};
-	memcpy(a.dims, d->dims, sizeof a.dims);
-	memcpy(b.dims, t->dims, sizeof b.dims);
-	snprintf(a.name, sizeof a.name, "%s", d->name);
-	snprintf(b.name, sizeof b.name, "%s", t->name);
-	struct sums s = {0};
-	int ok = sums_piece(&s, &a, err) && sums_piece(&s, &b, err);
-	free(s.v);
-	if (!ok)
+	if (!can_append(t->name, d->dtype, d->rank, d->dims, t->dtype, t->rank, t->dims, err))
 		return -1;
 	d->data = xrealloc(d->data, d->nbytes + t->nbytes);
 	memcpy((char *)d->data + d->nbytes, t->data, t->nbytes);
