@@ -1207,14 +1207,13 @@ static int cmd_split(const struct opts *o, int argc, char **argv)
 		ck_rng rng;
 		ck_rng_seed(&rng, o->seed);
 		choose_first(rows, n, take, &rng, in_first);
-		/* Both outputs keep the input's row order. */
-		int64_t *idx = (int64_t *)lab, a = 0, b = take;
+		/* Both outputs keep the input's row order; lab is free for the indices. */
+		int64_t *idx = lab, a = 0, b = take;
 		for (int64_t i = 0; i < n; i++)
 			idx[in_first[i] ? a++ : b++] = i;
 		status = write_rows(o, o->out[0], &t, idx, take);
-		if (!status)
-			status = write_rows(o, o->out[1], &t, idx + take, n - take);
-		if (status && strcmp(o->out[0], "-") != 0)
+		if (!status && (status = write_rows(o, o->out[1], &t, idx + take, n - take)) &&
+		    strcmp(o->out[0], "-") != 0)
 			remove(o->out[0]); /* never one output without the other */
 		free(in_first);
 	}

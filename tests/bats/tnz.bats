@@ -302,6 +302,10 @@ assert [lab[i] for i in d["x"]] == d["y"], d'
 	run tnz split --ratio 0.5 ds.tnz -o a.tnz -o nodir/b.tnz
 	[ "$status" -eq 1 ]
 	[ ! -e a.tnz ]
+	echo keep >old.tnz
+	run tnz split --ratio 0.5 ds.tnz -o nodir/a.tnz -o old.tnz
+	[ "$status" -eq 1 ]
+	[ "$(cat old.tnz)" = keep ]
 	run tnz split --ratio 0.5 ds.tnz -o a.tnz -o a.tnz
 	[ "$status" -eq 2 ]
 }
