@@ -167,7 +167,7 @@ static void compare_forward(const ck_conv2d_dims *d, const char *name)
 	ck_conv2d_forward_ref(want_nobias, inp, weight, NULL, d);
 	for (int threads = 1; threads <= 3; threads++) {
 		size_t nws = ck_conv2d_workspace_size(d, threads);
-		float *ws = floats(nws);
+		float *ws = nws ? floats(nws) : NULL; /* NULL is allowed for 0 */
 		fill_nan(ws, nws);
 		fill_nan(out, no);
 		ck_conv2d_forward(out, inp, weight, bias, d, ws, threads);
@@ -200,7 +200,7 @@ static void compare_backward(const ck_conv2d_dims *d, const char *name)
 
 	for (int threads = 1; threads <= 3; threads++) {
 		size_t nws = ck_conv2d_workspace_size(d, threads);
-		float *ws = floats(nws);
+		float *ws = nws ? floats(nws) : NULL; /* NULL is allowed for 0 */
 		for (int run = 0; run < 2; run++) {
 			float *a = run ? di2 : di, *b = run ? dw2 : dw, *c = run ? db2 : db;
 			memcpy(a, di0, sizeof(float) * ni);
@@ -311,7 +311,7 @@ static void grad_check(const ck_conv2d_dims *d, const char *name)
 
 	/* And so does the fast kernel's second call on top of the reference's. */
 	size_t nws = ck_conv2d_workspace_size(d, 2);
-	float *ws = floats(nws);
+	float *ws = nws ? floats(nws) : NULL; /* NULL is allowed for 0 */
 	for (size_t i = 0; i < ni; i++)
 		di1[i] *= 1.5f;
 	for (size_t i = 0; i < nw; i++)
