@@ -270,8 +270,10 @@ void ck_conv2d_backward(float *dinp, float *dweight, float *dbias,
 	/* The partial weight gradients follow the chunks' col buffers. */
 	float *partials = chunks > 1 && dweight ? ws + (size_t)chunks * col_size(d) : NULL;
 
+	/* The two cheap loops below thread only when they are worth a region. */
+	int big = (size_t)d->N * out_plane >= 65536;
 	if (dbias) {
-#pragma omp parallel for schedule(static) num_threads(nthreads)
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (big)
 		for (int oc = 0; oc < d->OC; oc++) {
 			double acc = 0.0;
 			for (int n = 0; n < d->N; n++) {
@@ -317,7 +319,7 @@ void ck_conv2d_backward(float *dinp, float *dweight, float *dbias,
 	}
 
 	if (dweight && chunks > 1) {
-#pragma omp parallel for schedule(static) num_threads(nthreads)
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (wsize >= 16384)
 		for (size_t i = 0; i < wsize; i++) {
 			float acc = dweight[i];
 			for (int ch = 0; ch < chunks; ch++)
