@@ -270,10 +270,10 @@ void ck_conv2d_backward(float *dinp, float *dweight, float *dbias,
 	/* The partial weight gradients follow the chunks' col buffers. */
 	float *partials = chunks > 1 && dweight ? ws + (size_t)chunks * col_size(d) : NULL;
 
-	/* The two cheap loops below thread only when they are worth a region. */
-	int big = (size_t)d->N * out_plane >= 65536;
+	/* The two cheap loops (bias sums, partial reduction) thread only when
+	 * they are worth a parallel region. */
 	if (dbias) {
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (big)
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (d->N * out_plane >= 65536)
 		for (int oc = 0; oc < d->OC; oc++) {
 			double acc = 0.0;
 			for (int n = 0; n < d->N; n++) {
