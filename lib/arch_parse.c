@@ -23,7 +23,7 @@
 /* The words of one layer after the kind, sorted by role. */
 typedef struct layer_args {
 	int npos;
-	const char *pos[MAX_WORDS];
+	const char *pos[2];          /* no kind takes more than two */
 	const char *act;             /* the activation word, or NULL */
 	const char *opt[MAX_OPTIONS]; /* value of the kind's i-th option, or NULL */
 } layer_args;
