@@ -5,7 +5,8 @@
 
 Valid files are written by tools/tnz.py; invalid ones are assembled record by
 record with correct CRCs wherever the point is a check deeper than the CRC.
-Writes every .tnz file and expected.tsv (file, outcome, message, what).
+Writes every .tnz file, expected.tsv (file, outcome, message, what) and
+README.md (the same list for humans).
 tests/python/test_tnzpy.py imports EXAMPLES to compare what a reader returns
 for the valid files with the tensors and metadata they were made from.
 """
@@ -178,7 +179,7 @@ def valid_examples() -> list[Example]:
             + meta(b"utf8", metas["utf8"].encode()) + meta(b"created_by", b"an older value")
             + meta(b"created_by", b"make_tnz_examples.py") + fend(0, 5))
     ex.append(Example("ok_big_meta.tnz", blob,
-                      "a 8000-byte vocab, an empty value, UTF-8 text, and a key given twice (the last wins)",
+                      "an 8000-byte vocab, an empty value, UTF-8 text, and a key given twice (the last wins)",
                       meta=metas))
 
     part1 = saved({"x": np.array([[1, 2, 3], [4, 5, 6]], np.uint8), "y": np.array([0, 1], np.int32)},
@@ -230,7 +231,8 @@ def invalid_examples() -> list[Example]:
     bad("err_truncated_fend.tnz", good[:good.index(b"FEND")], "truncated", "input ends after TEND: no FEND")
     bad("err_trailing.tnz", good + b"\n", "trailing data", "a newline after FEND")
     bad("err_too_long.tnz", MAGIC + head() + tens(b"x", 1, [1]) + b"DATA" + struct.pack("<I", (1 << 26) + 9),
-        "too long", "a DATA record claiming 2^26 + 9 body bytes (one over the maximum)")
+        "too long", "a DATA record claiming 2^26 + 9 body bytes (one over the maximum), then end of input: "
+        "the length is checked first")
     bad("err_unknown_critical.tnz", MAGIC + head() + record(b"XTRA", b"must understand") + fend(0, 0),
         "unknown record", 'a critical record "XTRA" no reader knows (CRC correct)')
     bad("err_unknown_dtype.tnz", MAGIC + head() + tens(b"x", 14, [1]) + data(b"\0") + tend(1) + fend(1, 0),
@@ -297,6 +299,41 @@ def invalid_examples() -> list[Example]:
 EXAMPLES = valid_examples() + invalid_examples()
 
 
+README_INTRO = """\
+# TNZ reference files
+
+Every file here is a small TNZ stream (formats/tnz.md) with the outcome that
+**every conforming reader must give**: `ok` files must be read, with the
+content described; `error` files must be rejected with an error, never a
+crash, a hang, an allocation the input does not justify, or data. Reading
+must reach the same outcome through a pipe (no seeking) as from a file.
+
+`expected.tsv` holds the same list for programs: columns `file`, `outcome`
+(`ok` or `error`), `message` and `what`. `message` is a substring of the
+message cnnkit's readers (libcnnkit and tools/tnz.py) give; the wording of
+section 7 of the spec where it has one. Other readers need only the outcome.
+
+The files are made by `tools/make_tnz_examples.py` (valid files with
+tools/tnz.py, invalid ones record by record, with correct CRCs wherever the
+point is a deeper check than the CRC); do not edit them by hand. They are
+checked by tests/bats/tnzpy.bats (tools/tnz.py, and the C `tnz` tool when it
+is built). Contents of the valid files are listed in the generator.
+
+| file | outcome | message | what |
+| --- | --- | --- | --- |
+"""
+
+
+def readme() -> str:
+    """formats/examples/README.md: the list of expected.tsv for humans."""
+    lines = [README_INTRO]
+    for e in EXAMPLES:
+        message = f"`{e.message}`" if e.message else ""
+        what = e.what.replace("|", "\\|")
+        lines.append(f"| `{e.name}` | {e.outcome} | {message} | {what} |\n")
+    return "".join(lines)
+
+
 def main() -> int:
     top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(top, "formats", "examples")
@@ -309,6 +346,8 @@ def main() -> int:
         rows.append(f"{e.name}\t{e.outcome}\t{e.message}\t{e.what}")
     with open(os.path.join(outdir, "expected.tsv"), "w", encoding="utf-8") as f:
         f.write("\n".join(rows) + "\n")
+    with open(os.path.join(outdir, "README.md"), "w", encoding="utf-8") as f:
+        f.write(readme())
     print(f"{len(EXAMPLES)} examples written to {outdir}")
     return 0
 
