@@ -184,10 +184,10 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def shuffle_bytes(raw: bytes, size: int) -> bytes:
+def shuffle_bytes(raw: bytes | memoryview, size: int) -> bytes:
     """Byte shuffle (filter 1): byte j of element i goes to j*e + i."""
     if size == 1:
-        return raw
+        return bytes(raw)
     return np.frombuffer(raw, np.uint8).reshape(-1, size).T.tobytes()
 
 
@@ -311,12 +311,21 @@ class Writer:
         if t["rows"] is not None and t["written_rows"] + k > t["rows"]:
             raise TNZError(f'tensor "{t["name"]}": more than {t["rows"]} rows appended')
         t["written_rows"] += k
-        t["pending"] += a.tobytes()
-        while len(t["pending"]) >= t["step"]:
-            self._write_chunk(bytes(t["pending"][:t["step"]]))
-            del t["pending"][:t["step"]]
+        data = memoryview(a.reshape(-1).view(np.uint8))  # the bytes, not copied
+        pending, step, at = t["pending"], t["step"], 0
+        if pending:  # complete the chunk begun by an earlier append
+            at = min(step - len(pending), len(data))
+            pending += data[:at]
+            if len(pending) == step:
+                self._write_chunk(bytes(pending))
+                pending.clear()
+        while len(data) - at >= step:
+            self._write_chunk(data[at:at + step])
+            at += step
+        pending += data[at:]
 
-    def _write_chunk(self, raw: bytes) -> None:
+    def _write_chunk(self, raw: bytes | memoryview) -> None:
+        """One DATA record: raw shuffled if asked, deflated if that helps."""
         t = self._current
         if t["shuffle"]:
             raw = shuffle_bytes(raw, t["size"])
@@ -325,7 +334,7 @@ class Writer:
             packed = zlib.compress(raw, t["level"])
             if len(packed) < len(raw):
                 codec, payload = CODEC_ZLIB, packed
-        body = struct.pack("<B3xI", codec, len(raw)) + payload
+        body = struct.pack("<B3xI", codec, len(raw)) + bytes(payload)
         self._out.write(encode_record(b"DATA", body))
 
     def end(self) -> None:
