@@ -268,7 +268,7 @@ def invalid_examples() -> list[Example]:
     bad("err_stored_length.tnz", MAGIC + head() + tens(b"x", 1, [4]) + data(b"abc", raw=4) + tend(4)
         + fend(1, 0), "corrupt chunk", "a stored chunk whose payload (3 bytes) is not its raw (4)")
     bad("err_chunk_elements.tnz", MAGIC + head() + tens(b"x", 11, [2]) + data(bytes(6)) + data(bytes(2))
-        + tend(2) + fend(1, 0), "size mismatch", "an f32 tensor with a 6-byte chunk (not whole elements)")
+        + tend(2) + fend(1, 0), "element", "an f32 tensor with a 6-byte chunk (not whole elements)")
     bad("err_chunk_sum.tnz", MAGIC + head() + tens(b"x", 1, [2, 2]) + data(b"\1\2\3") + tend(2) + fend(1, 0),
         "size mismatch", "u8 (2, 2) whose chunks hold 3 bytes")
     bad("err_tend_rows.tnz", MAGIC + head() + tens(b"x", 1, [2, 3]) + data(bytes(6)) + tend(3) + fend(1, 0),

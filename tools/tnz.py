@@ -554,7 +554,7 @@ class Reader:
                 n_tensors, n_metas = struct.unpack("<II", body)
                 if (n_tensors, n_metas) != (tensors, metas):
                     raise TNZError(f"FEND record at offset {at} counts {n_tensors} tensors and "
-                                   f"{n_metas} metadata entries, the file has {tensors} and {metas}")
+                                   f"{n_metas} metadata records, the file has {tensors} and {metas}")
                 return
             elif tag in BODY_LIMITS:
                 raise TNZError(f"unexpected {tag.decode()} record at offset {at}")
@@ -566,9 +566,9 @@ class Reader:
             raise TNZError(f"bad key length {klen} in META record at offset {at}")
         key, value = body[1:1 + klen], body[1 + klen:]
         if b"\0" in key:
-            raise TNZError(f"NUL byte in metadata key at offset {at}")
+            raise TNZError(f"NUL byte in the key of the META record at offset {at}")
         if b"\0" in value:
-            raise TNZError(f'NUL byte in metadata value of "{_decode(key)}" at offset {at}')
+            raise TNZError(f"NUL byte in the value of the META record at offset {at}")
         if len(value) > MAX_META:
             raise TNZError(f"META record too long ({len(body)} bytes) at offset {at}")
         self.meta[_decode(key)] = _decode(value)
@@ -597,9 +597,9 @@ class Reader:
         dims = struct.unpack(f"<{rank}Q", body[6 + nlen:])
         dname, size, npdtype = DTYPES[code]
         row_bytes = size
-        for d in dims[1:]:
+        for i, d in enumerate(dims[1:], 1):
             if d >= MAX_DIM:
-                raise TNZError(f'tensor "{name}": too large (dimension {d})')
+                raise TNZError(f'tensor "{name}": too large (dimension {i} is {d})')
             row_bytes *= d
         rows = dims[0] if rank else 1
         if rows != ROWS_UNKNOWN:
@@ -639,10 +639,10 @@ class Reader:
             _check_size(name, end_rows, row_bytes)
         elif end_rows != rows:
             raise TNZError(f'tensor "{name}": size mismatch (TEND says {end_rows} rows, '
-                           f"the header {rows})")
+                           f"the header {rows}) at offset {rat}")
         if len(data) != end_rows * row_bytes:
-            raise TNZError(f'tensor "{name}": size mismatch ({len(data)} bytes in chunks, '
-                           f"{end_rows} rows of {row_bytes} bytes)")
+            raise TNZError(f'tensor "{name}": size mismatch ({end_rows} rows need '
+                           f"{end_rows * row_bytes} bytes, the chunks hold {len(data)}) at offset {rat}")
         if name in self._shapes:
             _check_size(name, self._shapes[name][3] + end_rows, row_bytes)
 
@@ -675,8 +675,8 @@ class Reader:
             raise TNZError(f'tensor "{name}": chunk size {raw} out of range 1..{MAX_CHUNK} '
                            f"at offset {at}")
         if raw % size:
-            raise TNZError(f'tensor "{name}": size mismatch (chunk of {raw} bytes at offset {at} '
-                           f"is not a whole number of {size}-byte elements)")
+            raise TNZError(f'tensor "{name}": chunk of {raw} bytes splits a {size}-byte element '
+                           f"at offset {at}")
         if codec == CODEC_STORED:
             if len(payload) != raw:
                 raise TNZError(f'tensor "{name}": corrupt chunk at offset {at} '
