@@ -7,7 +7,7 @@ It needs only NumPy and the standard library.
 Reading a whole stream (concatenated files are joined, section 5 of the spec):
 
     t = tnz.load("train.tnz")          # or a binary file object, or "-" for stdin
-    x, y = t["x"], t["y"]              # np.ndarray, shapes as stored
+    x, y = t.x, t.y              # np.ndarray, shapes as stored
     classes = t.meta["classes"].splitlines()
     t.dtypes["x"]                      # "u8", "f32", ... ("bf16": see below)
 
@@ -52,6 +52,7 @@ import sys
 import tempfile
 import zlib
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
@@ -200,6 +201,21 @@ def unshuffle_bytes(raw: bytes, size: int) -> bytes:
 
 # ---- writing ---------------------------------------------------------------
 
+@dataclass
+class _OpenTensor:
+    """The tensor a Writer is writing, between begin() and end()."""
+    name: str
+    dtype: str                 # TNZ dtype name
+    size: int                  # bytes per element
+    shape: tuple               # shape[0] None when rows are not known
+    rows: int | None           # declared rows (1 for rank 0), None if unknown
+    shuffle: bool
+    level: int
+    step: int                  # raw bytes per chunk, whole elements
+    written_rows: int = 0
+    pending: bytearray = field(default_factory=bytearray)  # bytes of the next chunk
+
+
 class Writer:
     """Writes one TNZ file to a path (atomically) or to a binary file object.
 
@@ -230,7 +246,7 @@ class Writer:
             self._out = target
         self._tensors = 0
         self._metas = 0
-        self._current: dict | None = None  # the tensor between begin() and end()
+        self._current: _OpenTensor | None = None  # the tensor between begin() and end()
         self._closed = False
         self._out.write(MAGIC)
         self._out.write(encode_record(b"HEAD", struct.pack("<HHI", VERSION_MAJOR, VERSION_MINOR, 0)))
@@ -259,7 +275,7 @@ class Writer:
         """Starts a tensor of the given TNZ dtype and shape; shape[0] may be
         None (rows counted as they are appended). shape () is rank 0."""
         if self._current is not None:
-            raise TNZError(f'tensor "{self._current["name"]}" is not ended')
+            raise TNZError(f'tensor "{self._current.name}" is not ended')
         n = _encode(name)
         _check_string("tensor name", n, 1, MAX_NAME)
         code = DTYPE_CODES.get(dtype)
@@ -287,10 +303,8 @@ class Writer:
         self._out.write(encode_record(b"TENS", body))
         self._tensors += 1
         step = max(size, self.chunk_bytes // size * size)
-        self._current = dict(name=name, dtype=dtype, size=size, shape=shape, rows=rows,
-                             row_items=row_items, shuffle=bool(shuffle), step=step,
-                             level=self.level if level is None else level,
-                             written_rows=0, pending=bytearray())
+        self._current = _OpenTensor(name, dtype, size, shape, rows, bool(shuffle),
+                                    self.level if level is None else level, step)
 
     def append(self, rows: np.ndarray) -> None:
         """Appends rows of the current tensor: an array of shape
@@ -298,21 +312,21 @@ class Writer:
         t = self._current
         if t is None:
             raise TNZError("append() outside a tensor: call begin() first")
-        a = _as_le_array(np.asarray(rows), t["dtype"])
-        if not t["shape"]:
-            if a.shape != () or t["written_rows"]:
-                raise TNZError(f'tensor "{t["name"]}": rank 0 takes one value of shape ()')
+        a = _as_le_array(np.asarray(rows), t.dtype)
+        if not t.shape:
+            if a.shape != () or t.written_rows:
+                raise TNZError(f'tensor "{t.name}": rank 0 takes one value of shape ()')
             k = 1
         else:
-            if a.ndim != len(t["shape"]) or a.shape[1:] != tuple(t["shape"][1:]):
-                raise TNZError(f'tensor "{t["name"]}": rows of shape {a.shape} do not fit '
-                               f'{tuple("?" if d is None else d for d in t["shape"])}')
+            if a.ndim != len(t.shape) or a.shape[1:] != tuple(t.shape[1:]):
+                raise TNZError(f'tensor "{t.name}": rows of shape {a.shape} do not fit '
+                               f'{tuple("?" if d is None else d for d in t.shape)}')
             k = a.shape[0]
-        if t["rows"] is not None and t["written_rows"] + k > t["rows"]:
-            raise TNZError(f'tensor "{t["name"]}": more than {t["rows"]} rows appended')
-        t["written_rows"] += k
+        if t.rows is not None and t.written_rows + k > t.rows:
+            raise TNZError(f'tensor "{t.name}": more than {t.rows} rows appended')
+        t.written_rows += k
         data = memoryview(a.reshape(-1).view(np.uint8))  # the bytes, not copied
-        pending, step, at = t["pending"], t["step"], 0
+        pending, step, at = t.pending, t.step, 0
         if pending:  # complete the chunk begun by an earlier append
             at = min(step - len(pending), len(data))
             pending += data[:at]
@@ -327,11 +341,11 @@ class Writer:
     def _write_chunk(self, raw: bytes | memoryview) -> None:
         """One DATA record: raw shuffled if asked, deflated if that helps."""
         t = self._current
-        if t["shuffle"]:
-            raw = shuffle_bytes(raw, t["size"])
+        if t.shuffle:
+            raw = shuffle_bytes(raw, t.size)
         codec, payload = CODEC_STORED, raw
-        if t["level"] > 0:
-            packed = zlib.compress(raw, t["level"])
+        if t.level > 0:
+            packed = zlib.compress(raw, t.level)
             if len(packed) < len(raw):
                 codec, payload = CODEC_ZLIB, packed
         body = struct.pack("<B3xI", codec, len(raw)) + bytes(payload)
@@ -342,12 +356,12 @@ class Writer:
         t = self._current
         if t is None:
             raise TNZError("end() outside a tensor")
-        if t["rows"] is not None and t["written_rows"] != t["rows"]:
-            raise TNZError(f'tensor "{t["name"]}": {t["written_rows"]} rows appended, '
-                           f'{t["rows"]} declared')
-        if t["pending"]:
-            self._write_chunk(bytes(t["pending"]))
-        self._out.write(encode_record(b"TEND", struct.pack("<Q", t["written_rows"])))
+        if t.rows is not None and t.written_rows != t.rows:
+            raise TNZError(f'tensor "{t.name}": {t.written_rows} rows appended, '
+                           f'{t.rows} declared')
+        if t.pending:
+            self._write_chunk(bytes(t.pending))
+        self._out.write(encode_record(b"TEND", struct.pack("<Q", t.written_rows)))
         self._current = None
 
     def tensor(self, name: str, array: np.ndarray, dtype: str | None = None,
@@ -366,7 +380,7 @@ class Writer:
             return
         if self._current is not None:
             self.abort()
-            raise TNZError(f'tensor "{self._current["name"]}" is not ended')
+            raise TNZError(f'tensor "{self._current.name}" is not ended')
         try:
             self._out.write(encode_record(b"FEND", struct.pack("<II", self._tensors, self._metas)))
             self._out.flush()
