@@ -282,7 +282,9 @@ static int inflate_member(const unsigned char *src, const zip_entry *e, unsigned
 		if (have > want)
 			return ck_err_set(err, "inflates to more than its stated %zu bytes", want);
 		if (!ended)
-			return ck_err_set(err, "deflate data ends early (%zu of %zu bytes)", have, want);
+			return ck_err_set(err, "truncated deflate data (%zu of %zu bytes)", have, want);
+		if (have < want)
+			return ck_err_set(err, "inflates to %zu bytes, not the stated %zu", have, want);
 		return ck_err_set(err, "bytes after the end of the deflate data");
 	}
 	*out = b;
