@@ -136,10 +136,20 @@ static int next_record(csv_parser *c, long *line)
 /* Cells                                                                    */
 /* ======================================================================== */
 
-/* A decimal number (or nan, inf) as f32. 0 ok, -1 not a number, -2 out of
+/* A decimal number (or nan, inf), white space around it allowed, as f32. 0 ok, -1 not a number, -2 out of
  * the f32 range. */
-static int parse_number(const char *s, float *out)
+static int parse_number(const char *cell_text, float *out)
 {
+	char s[512]; /* the cell without surrounding white space */
+	const char *b = cell_text, *z = cell_text + strlen(cell_text);
+	while (b < z && strchr(" \t\r\n", *b))
+		b++;
+	while (z > b && strchr(" \t\r\n", z[-1]))
+		z--;
+	if (z - b >= (ptrdiff_t)sizeof s)
+		return -1;
+	memcpy(s, b, (size_t)(z - b));
+	s[z - b] = '\0';
 	const char *q = s + (*s == '+' || *s == '-');
 	int special = strcasecmp(q, "nan") == 0 || strcasecmp(q, "inf") == 0 ||
 	              strcasecmp(q, "infinity") == 0;
