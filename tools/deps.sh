@@ -4,7 +4,7 @@
 #   tools/deps.sh bench    also the peers the benchmarks compare against (make bench-deps)
 set -eu
 
-need="gcc make zlib1g-dev libpng-dev libjpeg62-turbo-dev libgomp1 bats python3-numpy"
+need="gcc make zlib1g-dev libpng-dev libjpeg62-turbo-dev libgomp1 bats python3-numpy python3-pil pngcheck libxml2-utils"
 if [ "${1:-}" = bench ]; then
 	need="$need python3-torch dataset-fashion-mnist python3-pil gzip"
 fi
