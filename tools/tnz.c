@@ -730,8 +730,12 @@ static int copy_tensor(struct copier *c, ck_tnz_reader *r, const ck_tnz_header *
 			keep = left * row_bytes;
 	}
 	if (oh.dims[0] == CK_TNZ_ROWS_UNKNOWN && row_bytes == 0) {
-		/* Empty rows cannot be counted from bytes: learn the count first. */
-		if (ck_tnz_reader_skip(r, err) < 0)
+		/* Empty rows cannot be counted from bytes: learn the count first
+		 * (there are no bytes to read, only the end of the tensor). */
+		int64_t n;
+		while ((n = ck_tnz_reader_read(r, c->buf, BUF_BYTES, err)) > 0)
+			;
+		if (n < 0)
 			return -1;
 		oh.dims[0] = ck_tnz_reader_rows(r);
 		if (c->max_rows >= 0 && oh.dims[0] > c->max_rows - t->h.dims[0])
