@@ -186,6 +186,15 @@ tensors = [("x", "u8", (2, 2, 2), list(range(100, 108))), ("y", "i32", (2,), [10
 	[ "$(values out.tnz x)" = "$(seq -s ' ' -75 74)" ]
 }
 
+@test "cat and head keep tensors with empty rows" {
+	mktnz e.tnz 'tensors = [("e", "f32", (5, 0), [], {"unknown": 1}), ("k", "u8", (5, 0), [])]'
+	tnz cat e.tnz -o c.tnz
+	[ "$(shape c.tnz e)" = "(5,0)" ]
+	tnz head -n 2 e.tnz -o h.tnz
+	[ "$(shape h.tnz e)" = "(2,0)" ]
+	[ "$(shape h.tnz k)" = "(2,0)" ]
+}
+
 # ---- head -------------------------------------------------------------------
 
 @test "head keeps the first rows of every row tensor" {
