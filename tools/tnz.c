@@ -202,6 +202,18 @@ static double parse_real(const char *opt, const char *s, double lo, double hi)
 	return v;
 }
 
+/* The index of arg in words (NULL-terminated), or a usage error. */
+static int parse_word(const char *opt, const char *arg, const char *const *words)
+{
+	for (int i = 0; words[i]; i++)
+		if (strcmp(arg, words[i]) == 0)
+			return i;
+	char list[128] = "";
+	for (int i = 0; words[i]; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", words[i]);
+	usage("%s: '%s' is not one of %s", opt, arg, list);
+}
+
 static void apply_opt(struct opts *o, const struct optdef *d, const char *arg)
 {
 	char opt[32];
@@ -216,15 +228,9 @@ static void apply_opt(struct opts *o, const struct optdef *d, const char *arg)
 		o->out[o->nout++] = arg;
 		break;
 	case OP_LEVEL: o->level = (int)parse_int(opt, arg, 0, 9); break;
-	case OP_SHUFFLE:
-		if (strcmp(arg, "on") == 0)
-			o->shuffle = 1;
-		else if (strcmp(arg, "off") == 0)
-			o->shuffle = 0;
-		else if (strcmp(arg, "auto") == 0)
-			o->shuffle = -1;
-		else
-			usage("--shuffle: '%s' is not on, off or auto", arg);
+	case OP_SHUFFLE: /* 0 off, 1 on, 2 -> -1 auto */
+		o->shuffle = parse_word(opt, arg, (const char *const[]){"off", "on", "auto", NULL});
+		o->shuffle = o->shuffle == 2 ? -1 : o->shuffle;
 		break;
 	case OP_THREADS: o->threads = (int)parse_int(opt, arg, 1, 1024); break;
 	case OP_SEED: o->seed = (uint64_t)parse_int(opt, arg, 0, INT64_MAX); break;
@@ -236,27 +242,14 @@ static void apply_opt(struct opts *o, const struct optdef *d, const char *arg)
 	case OP_STRATIFY: o->stratify = arg; break;
 	case OP_NAME: o->name = arg; break;
 	case OP_INPLACE: o->in_place = 1; break;
-	case OP_FORMAT: {
-		static const char *names[] = {[CK_IO_NPY] = "npy", [CK_IO_NPZ] = "npz",
-		                              [CK_IO_IDX] = "idx", [CK_IO_CSV] = "csv",
-		                              [CK_IO_TSV] = "tsv"};
-		for (int f = CK_IO_NPY; f <= CK_IO_TSV; f++)
-			if (strcmp(arg, names[f]) == 0)
-				o->format = (ck_io_format)f;
-		if (o->format == CK_IO_UNKNOWN)
-			usage("-f: '%s' is not npy, npz, idx, csv or tsv", arg);
+	case OP_FORMAT: /* the words in ck_io_format order, after CK_IO_UNKNOWN */
+		o->format = (ck_io_format)(CK_IO_NPY + parse_word(opt, arg,
+		        (const char *const[]){"npy", "npz", "idx", "csv", "tsv", NULL}));
 		break;
-	}
 	case OP_LABEL: o->label = arg; break;
-	case OP_HEADER:
-		if (strcmp(arg, "yes") == 0)
-			o->header = 1;
-		else if (strcmp(arg, "no") == 0)
-			o->header = 0;
-		else if (strcmp(arg, "auto") == 0)
-			o->header = -1;
-		else
-			usage("--header: '%s' is not yes, no or auto", arg);
+	case OP_HEADER: /* 0 no, 1 yes, 2 -> -1 auto */
+		o->header = parse_word(opt, arg, (const char *const[]){"no", "yes", "auto", NULL});
+		o->header = o->header == 2 ? -1 : o->header;
 		break;
 	case OP_TENSOR:
 		o->tensors = xrealloc(o->tensors, (size_t)(o->ntensors + 1) * sizeof *o->tensors);
@@ -377,13 +370,12 @@ static int64_t header_row_bytes(const ck_tnz_header *h)
 	return r;
 }
 
+/* "(60000, 1, 28, 28)", "(5,)": the library's shape format. */
 static void shape_str(int rank, const int64_t *dims, char *buf, size_t cap)
 {
-	size_t n = (size_t)snprintf(buf, cap, "(");
-	for (int i = 0; i < rank && n < cap; i++)
-		n += (size_t)snprintf(buf + n, cap - n, "%s%" PRId64, i ? ", " : "", dims[i]);
-	if (n < cap)
-		snprintf(buf + n, cap - n, ")");
+	ck_tensor t = {.rank = rank};
+	memcpy(t.dims, dims, sizeof t.dims);
+	ck_tensor_shape_str(&t, buf, cap);
 }
 
 /* Lines of a metadata value: newlines, plus one for a last unterminated line. */

@@ -82,7 +82,7 @@ shape() {
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "ds.tnz: 3 tensors, 2 metadata keys, 1 file" ]]
 	[[ "$output" =~ x\ +u8\ +\(12,\ 2,\ 2\)\ +12\ +48\  ]]
-	[[ "$output" =~ y\ +i32\ +\(12\)\ +12\ +48\  ]]
+	[[ "$output" =~ y\ +i32\ +\(12,\)\ +12\ +48\  ]]
 	[[ "$output" =~ scale\ +f32\ +\(\)\ +-\ +4\  ]]
 	[[ "$output" =~ classes\ +5\ +\(3\ lines,\ 5\ bytes\) ]]
 	[[ "$output" =~ note\ +11\ +twelve\ rows ]]
@@ -96,7 +96,7 @@ shape() {
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == *"2 tensors, 1 metadata key, 2 files" ]]
 	[[ "$output" =~ x\ +u8\ +\(24,\ 2,\ 2\)\ +24\ +96\  ]]
-	[[ "$output" =~ y\ +i32\ +\(24\)\ +24\ +96\  ]]
+	[[ "$output" =~ y\ +i32\ +\(24,\)\ +24\ +96\  ]]
 }
 
 @test "info --json" {
@@ -593,7 +593,7 @@ np.savez("c.npz", x=np.arange(3, dtype="i2"))
 	tnz import $d/t10k-images-idx3-ubyte.gz $d/t10k-labels-idx1-ubyte.gz -o test.tnz
 	run tnz info test.tnz
 	[[ "$output" =~ x\ +u8\ +\(10000,\ 1,\ 28,\ 28\)\ +10000\ +7840000\  ]]
-	[[ "$output" =~ y\ +i32\ +\(10000\)\ +10000\ +40000\  ]]
+	[[ "$output" =~ y\ +i32\ +\(10000,\)\ +10000\ +40000\  ]]
 	tnz export -o test.npz test.tnz
 	/usr/bin/python3 -c '
 import gzip, numpy as np
