@@ -463,6 +463,11 @@ tensors = [("x", "f32", (64, 8), [random.random() for _ in range(512)], {"chunk"
 	[ "$status" -eq 1 ]
 	[[ "$output" == "tnz: nodir/out.tnz: "* ]]
 	[ ! -e nodir ]
+	# Not a directory at all: even root cannot write there.
+	run tnz meta ds.tnz -s k=v -o ds.tnz/out.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == "tnz: ds.tnz/out.tnz: "* ]]
+	[ "$(ls -A | sort | tr '\n' ' ')" = "ds.tnz rows.tnz " ]
 	[ "$(id -u)" -ne 0 ] || skip "root can write a read-only directory"
 	mkdir ro && chmod 555 ro
 	run tnz shuffle ds.tnz -o ro/out.tnz
