@@ -48,7 +48,7 @@ BIN_SRC   := $(sort $(wildcard bin/*.c) $(wildcard tools/*.c))
 BIN       := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(BIN_SRC)))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-HEADERS   := lib/cnnkit.h $(wildcard lib/cnnkit/*.h) $(wildcard lib/*.h)
+HEADERS   := lib/cnnkit.h $(wildcard lib/cnnkit/*.h) $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
 MAN1      := $(wildcard man/*.1)
 MAN5      := $(wildcard man/*.5)
 

@@ -18,6 +18,9 @@ extern "C" {
 #include "cnnkit/nn.h"   /* layer kernels: convolution, dense, pooling, embedding */
 #include "cnnkit/learn.h" /* activations, normalisation, dropout, losses, optimisers, rng */
 #include "cnnkit/arch.h" /* the architecture language and model shapes */
+#include "cnnkit/model.h" /* a network: parameters, forward, backward, save, load */
+#include "cnnkit/data.h" /* datasets, batches, augmentation, metrics */
+#include "cnnkit/train.h" /* the training loop, checkpoints, logs */
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,1 @@
+/* cnnkit/data.h: placeholder, filled in by its module. */

@@ -1,0 +1,1 @@
+/* cnnkit/train.h: placeholder, filled in by its module. */
