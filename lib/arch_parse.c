@@ -23,7 +23,7 @@
 /* The words of one layer after the kind, sorted by role. */
 typedef struct layer_args {
 	int npos;
-	const char *pos[MAX_WORDS];
+	const char *pos[2];          /* no kind takes more than two */
 	const char *act;             /* the activation word, or NULL */
 	const char *opt[MAX_OPTIONS]; /* value of the kind's i-th option, or NULL */
 } layer_args;
@@ -163,7 +163,8 @@ static int parse_pair(const char *s, long min, long max, int *a, int *b)
 }
 
 /* A finite decimal number in [min,max] ("0.5", ".5", "1e-5"); no sign, no
- * hexadecimal, no inf or nan. */
+ * hexadecimal, no inf or nan. strtod follows LC_NUMERIC, which stays "C"
+ * unless a program calls setlocale; cnnkit's programs do not. */
 static int parse_real(const char *s, double min, double max, double *out)
 {
 	if (!isdigit((unsigned char)s[0]) && s[0] != '.')
