@@ -294,7 +294,8 @@ static void test_determinism(void)
 	if (!a || !b || !c)
 		return;
 	size_t n;
-	CHECK(memcmp(ck_model_params(a, &n), ck_model_params(b, NULL), n * 4) == 0, "same init");
+	const float *pa = ck_model_params(a, &n), *pc = ck_model_params(c, NULL);
+	CHECK(memcmp(pa, ck_model_params(b, NULL), n * 4) == 0, "same init");
 	float *x = random_floats(6 * 432, -1, 1, 1);
 	int32_t y[6] = {0, 1, 2, 3, 0, 1};
 	for (int step = 1; step <= 3; step++) {
@@ -302,7 +303,6 @@ static void test_determinism(void)
 		sgd_step(b, x, y, 6, 0.1f, (uint64_t)step);
 		sgd_step(c, x, y, 6, 0.1f, (uint64_t)step);
 	}
-	const float *pa = ck_model_params(a, NULL), *pc = ck_model_params(c, NULL);
 	CHECK(memcmp(pa, ck_model_params(b, NULL), n * 4) == 0, "same params after SGD");
 	float oa[24];
 	memcpy(oa, ck_model_forward(a, x, NULL, 6, 0, 0), sizeof oa);
