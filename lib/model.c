@@ -128,8 +128,10 @@ static void setup_layers(ck_model *m)
 		L->out_size = out_size(l);
 		L->act = fused_act(l);
 		ck_act_layout(&l->out, &L->act_channels, &L->act_inner);
-		if (l->kind == CK_ARCH_CONV1D) /* rows of F across the branches */
-			L->act_channels = l->conv1d.filters, L->act_inner = 1;
+		if (l->kind == CK_ARCH_CONV1D) { /* rows of F across the branches */
+			L->act_channels = l->conv1d.filters;
+			L->act_inner = 1;
+		}
 		if (l->kind == CK_ARCH_END)
 			L->end.start = &m->layers[l->block.match];
 		for (int k = 0; k < l->nparams; k++) {
