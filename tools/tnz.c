@@ -1245,7 +1245,8 @@ static int ends_with(const char *s, const char *tail)
 	return n >= t && strcmp(s + n - t, tail) == 0;
 }
 
-/* Standard input into memory, for the io.h readers' _mem entry points. */
+/* Standard input into memory, for the io.h readers' _mem entry points;
+ * NULL on a read error. */
 static unsigned char *slurp_stdin(size_t *len)
 {
 	size_t cap = 1 << 16, n = 0, got;
@@ -1254,7 +1255,6 @@ static unsigned char *slurp_stdin(size_t *len)
 		if ((n += got) == cap)
 			buf = xrealloc(buf, cap *= 2);
 	if (ferror(stdin)) {
-		warn("standard input: read error");
 		free(buf);
 		return NULL;
 	}
@@ -1336,7 +1336,7 @@ static int import_one(const struct opts *o, const char *path, ck_tnz *one,
 	ck_io_format f = o->format;
 	if (is_stdin) {
 		if (!(buf = slurp_stdin(&len)))
-			return ck_err_set(err, "standard input: read error");
+			return ck_err_set(err, "standard input: read error: %s", strerror(errno));
 		if (f == CK_IO_UNKNOWN)
 			f = ck_io_detect_mem(buf, len, NULL);
 	} else if (f == CK_IO_UNKNOWN && ck_io_detect(path, &f, err) < 0) {
