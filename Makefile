@@ -102,14 +102,7 @@ unit: all
 bats: all
 	@BUILD=$(BUILD) sh tests/run.sh bats
 
-bench-# Benchmark helpers: tools/bench/<name>.c -> build/bench/<name> (built by make bench).
-BENCH_SRC := $(sort $(wildcard tools/bench/*.c))
-BENCH     := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-$(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIB_A)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
-
-deps:
+bench-deps:
 	@sh tools/deps.sh bench
 
 bench: bench-deps all $(BENCH)
