@@ -122,67 +122,91 @@ static const float *view_at(gemm_view v, int i, int j)
 	return v.p + (size_t)i * v.rs + (size_t)j * v.cs;
 }
 
-/* One micro-panel: w lines (rows of op(A) or columns of op(B)), of which the
- * first v exist, each kc long. Line r, step p is src[r*ls + p*ps]; it goes
- * to dst[p*w + r], the missing lines as zeros. always_inline so that the
- * callers below get a copy with w a constant, which the compiler unrolls and
- * vectorises: packing op(B) costs as much as the arithmetic when M is small
- * (a 64-channel convolution), so it must not run at one float per cycle. */
+/* Packs `count` lines (rows of op(A) or columns of op(B)), each kc long,
+ * into ceil(count / w) micro-panels of w lines: line r, step p is
+ * src[r*ls + p*ps] and goes to panel r / w at [p*w + r % w]; the lines
+ * missing from the last panel are zeros.
+ *
+ * The source is read along its rows, whichever way it lies: across the
+ * lines (all panels at once, step by step) when ls == 1, along the lines a
+ * cache line at a time otherwise (then ps == 1). Reading one panel's width of many rows instead would touch
+ * rows a power of two apart (lda = 1024 is 4 KiB), which share cache sets
+ * and evict each other before the next panel comes back for them.
+ *
+ * always_inline so that pack_block gets a copy per constant w, whose copies
+ * the compiler turns into a few vector moves: packing op(B) costs as much as
+ * the arithmetic when M is small (a 64-channel convolution). */
 static inline __attribute__((always_inline)) void
-pack_panel_w(float *restrict dst, const float *restrict src, size_t ls, size_t ps, int v,
+pack_block_w(float *restrict dst, const float *restrict src, size_t ls, size_t ps, int count,
              const int w, int kc)
 {
-	if (v == w && ls == 1) {
-		for (int p = 0; p < kc; p++)
-			for (int r = 0; r < w; r++)
-				dst[(size_t)p * w + r] = src[(size_t)p * ps + r];
-		return;
-	}
+	const size_t panel = (size_t)w * kc;
+	const int full = count / w * w; /* lines in full panels */
 	if (ls == 1) {
-		for (int p = 0; p < kc; p++)
-			for (int r = 0; r < w; r++)
-				dst[(size_t)p * w + r] = r < v ? src[(size_t)p * ps + r] : 0.0f;
+		/* Lines contiguous: a row of the source feeds `group` panels at once;
+		 * more would make too many write streams a multiple of 4 KiB apart,
+		 * which share one L1 set. */
+		const int group = 4;
+		for (int q0 = 0; q0 < count; q0 += group * w, dst += group * panel) {
+			int q1 = count - q0 < group * w ? count : q0 + group * w;
+			int full_end = q1 < full ? q1 : full; /* full panels end here */
+			for (int p = 0; p < kc; p++) {
+				const float *s = src + (size_t)p * ps;
+				float *d = dst + (size_t)p * w;
+				int q = q0;
+				for (; q < full_end; q += w, d += panel)
+					memcpy(d, s + q, (size_t)w * sizeof *d);
+				for (int r = 0; q < q1 && r < w; r++)
+					d[r] = q + r < count ? s[q + r] : 0.0f;
+			}
+		}
 		return;
 	}
-	for (int r = 0; r < v; r++)
-		for (int p = 0; p < kc; p++)
-			dst[(size_t)p * w + r] = src[(size_t)r * ls + (size_t)p * ps];
-	for (int p = 0; p < kc; p++)
-		for (int r = v; r < w; r++)
-			dst[(size_t)p * w + r] = 0.0f;
+	/* Steps contiguous (ps == 1: a view has one unit stride). One cache line
+	 * of each of the panel's lines at a time, so the w source rows are
+	 * streamed side by side and each line is used whole while it is in L1. */
+	assert(ps == 1);
+	const int chunk = 16; /* floats per 64-byte line */
+	for (int q = 0; q < count; q += w, dst += panel) {
+		int v = count - q < w ? count - q : w;
+		for (int p0 = 0; p0 < kc; p0 += chunk) {
+			int pn = kc - p0 < chunk ? kc - p0 : chunk;
+			for (int r = 0; r < v; r++) {
+				const float *s = src + (size_t)(q + r) * ls + p0;
+				for (int p = 0; p < pn; p++)
+					dst[(size_t)(p0 + p) * w + r] = s[p];
+			}
+		}
+		for (int p = 0; v < w && p < kc; p++)
+			for (int r = v; r < w; r++)
+				dst[(size_t)p * w + r] = 0.0f;
+	}
 }
 
-static void pack_panel(float *dst, const float *src, size_t ls, size_t ps, int v, int w, int kc)
+static void pack_block(float *dst, const float *src, size_t ls, size_t ps, int count, int w,
+                       int kc)
 {
 	switch (w) {
-	case 4: pack_panel_w(dst, src, ls, ps, v, 4, kc); break;
-	case 6: pack_panel_w(dst, src, ls, ps, v, 6, kc); break;
-	case 8: pack_panel_w(dst, src, ls, ps, v, 8, kc); break;
-	case 14: pack_panel_w(dst, src, ls, ps, v, 14, kc); break;
-	case 16: pack_panel_w(dst, src, ls, ps, v, 16, kc); break;
-	case 32: pack_panel_w(dst, src, ls, ps, v, 32, kc); break;
-	default: pack_panel_w(dst, src, ls, ps, v, w, kc); break;
+	case 4: pack_block_w(dst, src, ls, ps, count, 4, kc); break;
+	case 6: pack_block_w(dst, src, ls, ps, count, 6, kc); break;
+	case 8: pack_block_w(dst, src, ls, ps, count, 8, kc); break;
+	case 14: pack_block_w(dst, src, ls, ps, count, 14, kc); break;
+	case 16: pack_block_w(dst, src, ls, ps, count, 16, kc); break;
+	case 32: pack_block_w(dst, src, ls, ps, count, 32, kc); break;
+	default: pack_block_w(dst, src, ls, ps, count, w, kc); break;
 	}
 }
 
 /* op(A)[i0:i0+mc, p0:p0+kc] as ceil(mc/mr) micro-panels of mr x kc. */
 static void pack_a_block(float *dst, gemm_view a, int i0, int mc, int p0, int kc, int mr)
 {
-	for (int ir = 0; ir < mc; ir += mr) {
-		int m = mc - ir < mr ? mc - ir : mr;
-		pack_panel(dst, view_at(a, i0 + ir, p0), a.rs, a.cs, m, mr, kc);
-		dst += (size_t)mr * kc;
-	}
+	pack_block(dst, view_at(a, i0, p0), a.rs, a.cs, mc, mr, kc);
 }
 
 /* op(B)[p0:p0+kc, j0:j0+nc] as ceil(nc/nr) micro-panels of kc x nr. */
 static void pack_b_panel(float *dst, gemm_view b, int p0, int kc, int j0, int nc, int nr)
 {
-	for (int jr = 0; jr < nc; jr += nr) {
-		int n = nc - jr < nr ? nc - jr : nr;
-		pack_panel(dst, view_at(b, p0, j0 + jr), b.cs, b.rs, n, nr, kc);
-		dst += (size_t)nr * kc;
-	}
+	pack_block(dst, view_at(b, p0, j0), b.cs, b.rs, nc, nr, kc);
 }
 
 /* ---------------------------------------------------------------------
@@ -240,6 +264,7 @@ static int gemm_threads(int M, int N, int K)
 #endif
 }
 
+#ifdef _OPENMP
 /* Splits C (M,N) into a grid of tm x tn rectangles for nthr threads, tm*tn
  * == nthr, of rows x cols each (multiples of the tile, the last ones
  * shorter). Picks the grid with the least work per thread counted in whole
@@ -266,6 +291,7 @@ static gemm_grid grid_for(int nthr, int M, int N, int mr, int nr)
 	}
 	return best;
 }
+#endif
 
 /* C = beta * C, for K == 0 or alpha == 0 (A and B are not read). */
 static void scale_c(int M, int N, float beta, float *C, size_t ldc)

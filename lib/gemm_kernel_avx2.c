@@ -29,6 +29,13 @@ __attribute__((target("avx2,fma")))
 static void kernel_avx2(int kc, const float *a, const float *b, float *c, size_t ldc,
                         int m, int n, float alpha, float beta)
 {
+	/* Fetch the tile of C now, so it is in L1 when the sum is done. A row
+	 * of 16 floats spans at most two cache lines: its first and last. */
+	for (int i = 0; i < m; i++) {
+		_mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+		_mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);
+	}
+
 	__m256 acc[MR][2];
 #pragma GCC unroll 6
 	for (int i = 0; i < MR; i++)

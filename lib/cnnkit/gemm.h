@@ -33,4 +33,10 @@ int ck_sgemm_select(const char *name);
 /* The name of the micro-kernel in use: "avx512", "avx2" or "c". */
 const char *ck_sgemm_kernel_name(void);
 
+/* The calling thread's measured fp32 multiply-add throughput, in GFLOP/s
+ * (an FMA counts 2 per lane), with the instructions of micro-kernel "avx512"
+ * (zmm) or "avx2" (ymm), over about `seconds`: the peak SGEMM is measured
+ * against. Returns -1 for "c", an unknown name or an unsupported ISA. */
+double ck_sgemm_peak_gflops(const char *isa, double seconds);
+
 #endif
