@@ -146,13 +146,18 @@ pack_block_w(float *restrict dst, const float *restrict src, size_t ls, size_t p
 		/* Lines contiguous: a row of the source feeds `group` panels at once;
 		 * more would make too many write streams a multiple of 4 KiB apart,
 		 * which share one L1 set. */
-		const int group = 4;
+		const int group = 4, ahead = 8;
 		for (int q0 = 0; q0 < count; q0 += group * w, dst += group * panel) {
 			int q1 = count - q0 < group * w ? count : q0 + group * w;
 			int full_end = q1 < full ? q1 : full; /* full panels end here */
 			for (int p = 0; p < kc; p++) {
 				const float *s = src + (size_t)p * ps;
 				float *d = dst + (size_t)p * w;
+				/* Rows lie far apart (an im2col matrix row is N floats): the
+				 * hardware sees no stream, so ask for the row `ahead` early. */
+				if (p + ahead < kc)
+					for (int f = q0; f < q1; f += 16)
+						__builtin_prefetch(s + (size_t)ahead * ps + f);
 				int q = q0;
 				for (; q < full_end; q += w, d += panel)
 					memcpy(d, s + q, (size_t)w * sizeof *d);
@@ -162,19 +167,23 @@ pack_block_w(float *restrict dst, const float *restrict src, size_t ls, size_t p
 		}
 		return;
 	}
-	/* Steps contiguous (ps == 1: a view has one unit stride). One cache line
-	 * of each of the panel's lines at a time, so the w source rows are
-	 * streamed side by side and each line is used whole while it is in L1. */
+	/* Steps contiguous (ps == 1: a view has one unit stride). A transpose, by
+	 * blocks of one cache line (16 steps) of `ways` source rows: the block's
+	 * lines stay in L1 while it is read even when the rows are 4 KiB apart
+	 * (one set, 8 ways), and the writes go out in order. */
 	assert(ps == 1);
-	const int chunk = 16; /* floats per 64-byte line */
+	const int chunk = 16, ways = 8;
 	for (int q = 0; q < count; q += w, dst += panel) {
 		int v = count - q < w ? count - q : w;
 		for (int p0 = 0; p0 < kc; p0 += chunk) {
 			int pn = kc - p0 < chunk ? kc - p0 : chunk;
-			for (int r = 0; r < v; r++) {
-				const float *s = src + (size_t)(q + r) * ls + p0;
+			for (int r0 = 0; r0 < v; r0 += ways) {
+				int rn = v - r0 < ways ? v - r0 : ways;
+				const float *s = src + (size_t)(q + r0) * ls + p0;
+				float *d = dst + (size_t)p0 * w + r0;
 				for (int p = 0; p < pn; p++)
-					dst[(size_t)(p0 + p) * w + r] = s[p];
+					for (int r = 0; r < rn; r++)
+						d[(size_t)p * w + r] = s[(size_t)r * ls + p];
 			}
 		}
 		for (int p = 0; v < w && p < kc; p++)
@@ -212,15 +221,23 @@ static void pack_b_panel(float *dst, gemm_view b, int p0, int kc, int j0, int nc
 /* ---------------------------------------------------------------------
  * The loop nest on one thread. */
 
+static int ceil_div(int a, int b)
+{
+	return (a + b - 1) / b;
+}
+
 /* C (M,N) = alpha * op(A) (M,K) * op(B) (K,N) + beta * C, K >= 1. */
 static void gemm_blocked(const ck_gemm_kernel *kern, gemm_view a, gemm_view b, int M, int N,
                          int K, float alpha, float beta, float *C, size_t ldc)
 {
 	const int MR = kern->mr, NR = kern->nr;
+	/* K in equal slices of at most KC: K = 288 as 144 + 144, not 256 + 32,
+	 * whose short sums would spend their time loading and storing C. */
+	const int kc_even = ceil_div(K, ceil_div(K, kern->kc));
 	for (int jc = 0; jc < N; jc += kern->nc) {
 		int nc = N - jc < kern->nc ? N - jc : kern->nc;
-		for (int pc = 0; pc < K; pc += kern->kc) {
-			int kc = K - pc < kern->kc ? K - pc : kern->kc;
+		for (int pc = 0; pc < K; pc += kc_even) {
+			int kc = K - pc < kc_even ? K - pc : kc_even;
 			/* The first slice of the sum applies beta, the others add. */
 			float beta_pc = pc == 0 ? beta : 1.0f;
 			pack_b_panel(pack_b, b, pc, kc, jc, nc, NR);
@@ -244,11 +261,6 @@ static void gemm_blocked(const ck_gemm_kernel *kern, gemm_view a, gemm_view b, i
 
 /* ---------------------------------------------------------------------
  * Threading. */
-
-static int ceil_div(int a, int b)
-{
-	return (a + b - 1) / b;
-}
 
 /* How many threads to ask for: one inside a parallel region (the caller
  * already owns the cores) or for a small product. */
