@@ -122,6 +122,27 @@ static const float *view_at(gemm_view v, int i, int j)
 	return v.p + (size_t)i * v.rs + (size_t)j * v.cs;
 }
 
+/* The portable transpose (gemm_internal.h): by blocks of one cache line (16
+ * steps) of 8 source rows, so the block's lines stay in L1 while it is read
+ * even when the rows are 4 KiB apart (one L1 set, 8 ways), and the writes
+ * go out in order. */
+static void transpose_c(float *restrict dst, size_t w, const float *restrict src, size_t ls,
+                        int rows, int kc)
+{
+	const int chunk = 16, ways = 8;
+	for (int p0 = 0; p0 < kc; p0 += chunk) {
+		int pn = kc - p0 < chunk ? kc - p0 : chunk;
+		for (int r0 = 0; r0 < rows; r0 += ways) {
+			int rn = rows - r0 < ways ? rows - r0 : ways;
+			const float *s = src + (size_t)r0 * ls + p0;
+			float *d = dst + (size_t)p0 * w + r0;
+			for (int p = 0; p < pn; p++)
+				for (int r = 0; r < rn; r++)
+					d[(size_t)p * w + r] = s[(size_t)r * ls + p];
+		}
+	}
+}
+
 /* Packs `count` lines (rows of op(A) or columns of op(B)), each kc long,
  * into ceil(count / w) micro-panels of w lines: line r, step p is
  * src[r*ls + p*ps] and goes to panel r / w at [p*w + r % w]; the lines
@@ -138,7 +159,7 @@ static const float *view_at(gemm_view v, int i, int j)
  * the arithmetic when M is small (a 64-channel convolution). */
 static inline __attribute__((always_inline)) void
 pack_block_w(float *restrict dst, const float *restrict src, size_t ls, size_t ps, int count,
-             const int w, int kc)
+             const int w, int kc, ck_gemm_transpose_fn *transpose)
 {
 	const size_t panel = (size_t)w * kc;
 	const int full = count / w * w; /* lines in full panels */
@@ -167,25 +188,12 @@ pack_block_w(float *restrict dst, const float *restrict src, size_t ls, size_t p
 		}
 		return;
 	}
-	/* Steps contiguous (ps == 1: a view has one unit stride). A transpose, by
-	 * blocks of one cache line (16 steps) of `ways` source rows: the block's
-	 * lines stay in L1 while it is read even when the rows are 4 KiB apart
-	 * (one set, 8 ways), and the writes go out in order. */
+	/* Steps contiguous (ps == 1: a view has one unit stride): a transpose
+	 * per panel, by the kernel's own routine when it has one. */
 	assert(ps == 1);
-	const int chunk = 16, ways = 8;
 	for (int q = 0; q < count; q += w, dst += panel) {
 		int v = count - q < w ? count - q : w;
-		for (int p0 = 0; p0 < kc; p0 += chunk) {
-			int pn = kc - p0 < chunk ? kc - p0 : chunk;
-			for (int r0 = 0; r0 < v; r0 += ways) {
-				int rn = v - r0 < ways ? v - r0 : ways;
-				const float *s = src + (size_t)(q + r0) * ls + p0;
-				float *d = dst + (size_t)p0 * w + r0;
-				for (int p = 0; p < pn; p++)
-					for (int r = 0; r < rn; r++)
-						d[(size_t)p * w + r] = s[(size_t)r * ls + p];
-			}
-		}
+		transpose(dst, (size_t)w, src + (size_t)q * ls, ls, v, kc);
 		for (int p = 0; v < w && p < kc; p++)
 			for (int r = v; r < w; r++)
 				dst[(size_t)p * w + r] = 0.0f;
@@ -193,29 +201,33 @@ pack_block_w(float *restrict dst, const float *restrict src, size_t ls, size_t p
 }
 
 static void pack_block(float *dst, const float *src, size_t ls, size_t ps, int count, int w,
-                       int kc)
+                       int kc, ck_gemm_transpose_fn *transpose)
 {
 	switch (w) {
-	case 4: pack_block_w(dst, src, ls, ps, count, 4, kc); break;
-	case 6: pack_block_w(dst, src, ls, ps, count, 6, kc); break;
-	case 8: pack_block_w(dst, src, ls, ps, count, 8, kc); break;
-	case 14: pack_block_w(dst, src, ls, ps, count, 14, kc); break;
-	case 16: pack_block_w(dst, src, ls, ps, count, 16, kc); break;
-	case 32: pack_block_w(dst, src, ls, ps, count, 32, kc); break;
-	default: pack_block_w(dst, src, ls, ps, count, w, kc); break;
+	case 4: pack_block_w(dst, src, ls, ps, count, 4, kc, transpose); break;
+	case 6: pack_block_w(dst, src, ls, ps, count, 6, kc, transpose); break;
+	case 8: pack_block_w(dst, src, ls, ps, count, 8, kc, transpose); break;
+	case 14: pack_block_w(dst, src, ls, ps, count, 14, kc, transpose); break;
+	case 16: pack_block_w(dst, src, ls, ps, count, 16, kc, transpose); break;
+	case 32: pack_block_w(dst, src, ls, ps, count, 32, kc, transpose); break;
+	default: pack_block_w(dst, src, ls, ps, count, w, kc, transpose); break;
 	}
 }
 
 /* op(A)[i0:i0+mc, p0:p0+kc] as ceil(mc/mr) micro-panels of mr x kc. */
-static void pack_a_block(float *dst, gemm_view a, int i0, int mc, int p0, int kc, int mr)
+static void pack_a_block(float *dst, const ck_gemm_kernel *kern, gemm_view a, int i0, int mc,
+                         int p0, int kc)
 {
-	pack_block(dst, view_at(a, i0, p0), a.rs, a.cs, mc, mr, kc);
+	pack_block(dst, view_at(a, i0, p0), a.rs, a.cs, mc, kern->mr, kc,
+	           kern->transpose ? kern->transpose : transpose_c);
 }
 
 /* op(B)[p0:p0+kc, j0:j0+nc] as ceil(nc/nr) micro-panels of kc x nr. */
-static void pack_b_panel(float *dst, gemm_view b, int p0, int kc, int j0, int nc, int nr)
+static void pack_b_panel(float *dst, const ck_gemm_kernel *kern, gemm_view b, int p0, int kc,
+                         int j0, int nc)
 {
-	pack_block(dst, view_at(b, p0, j0), b.cs, b.rs, nc, nr, kc);
+	pack_block(dst, view_at(b, p0, j0), b.cs, b.rs, nc, kern->nr, kc,
+	           kern->transpose ? kern->transpose : transpose_c);
 }
 
 /* ---------------------------------------------------------------------
@@ -240,10 +252,10 @@ static void gemm_blocked(const ck_gemm_kernel *kern, gemm_view a, gemm_view b, i
 			int kc = K - pc < kc_even ? K - pc : kc_even;
 			/* The first slice of the sum applies beta, the others add. */
 			float beta_pc = pc == 0 ? beta : 1.0f;
-			pack_b_panel(pack_b, b, pc, kc, jc, nc, NR);
+			pack_b_panel(pack_b, kern, b, pc, kc, jc, nc);
 			for (int ic = 0; ic < M; ic += kern->mc) {
 				int mc = M - ic < kern->mc ? M - ic : kern->mc;
-				pack_a_block(pack_a, a, ic, mc, pc, kc, MR);
+				pack_a_block(pack_a, kern, a, ic, mc, pc, kc);
 				for (int jr = 0; jr < nc; jr += NR) {
 					int n = nc - jr < NR ? nc - jr : NR;
 					const float *bp = pack_b + (size_t)jr * kc;

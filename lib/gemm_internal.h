@@ -23,6 +23,12 @@
 typedef void ck_gemm_kernel_fn(int kc, const float *a, const float *b, float *c,
                                size_t ldc, int m, int n, float alpha, float beta);
 
+/* One micro-panel's lines when their steps are contiguous (op(A) not
+ * transposed, op(B) transposed): dst[p*w + r] = src[r*ls + p] for
+ * r < rows <= w and p < kc. Rows rows..w-1 of dst are left alone. */
+typedef void ck_gemm_transpose_fn(float *dst, size_t w, const float *src, size_t ls, int rows,
+                                  int kc);
+
 /* A micro-kernel and the cache blocking that suits it. mc is a multiple of
  * mr, nc a multiple of nr; kc * nr floats (one B micro-panel) fit in L1,
  * mc * kc floats (one A block) in L2, kc * nc floats (one B panel) in L3. */
@@ -32,6 +38,7 @@ typedef struct ck_gemm_kernel {
 	int mr, nr;              /* register tile, in floats */
 	int mc, kc, nc;          /* cache blocks, in floats */
 	int (*supported)(void);  /* 1 if this CPU and OS can run fn */
+	ck_gemm_transpose_fn *transpose; /* faster packing, or NULL: the portable one */
 } ck_gemm_kernel;
 
 /* Upper bounds over all kernels, which size the packing buffers. */
@@ -44,6 +51,8 @@ extern const ck_gemm_kernel ck_gemm_kernel_c;
 #define CK_GEMM_X86 1
 extern const ck_gemm_kernel ck_gemm_kernel_avx2;
 extern const ck_gemm_kernel ck_gemm_kernel_avx512;
+/* The AVX2 packing transpose, which the AVX-512 kernel uses too. */
+ck_gemm_transpose_fn ck_gemm_transpose_avx2;
 #endif
 
 #endif

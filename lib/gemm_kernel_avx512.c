@@ -27,6 +27,14 @@ __attribute__((target("avx512f")))
 static void kernel_avx512(int kc, const float *a, const float *b, float *c, size_t ldc,
                           int m, int n, float alpha, float beta)
 {
+	/* Fetch the tile of C now, so it is in L1 when the sum is done. A row
+	 * of 32 floats spans at most three cache lines. */
+	for (int i = 0; i < m; i++) {
+		_mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+		_mm_prefetch((const char *)(c + i * ldc + (n - 1) / 2), _MM_HINT_T0);
+		_mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);
+	}
+
 	__m512 acc[MR][2];
 #pragma GCC unroll 14
 	for (int i = 0; i < MR; i++)
@@ -66,7 +74,8 @@ static void kernel_avx512(int kc, const float *a, const float *b, float *c, size
 static int supported_avx512(void)
 {
 	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx512f");
+	/* AVX2 for the packing transpose; every AVX-512 CPU has it. */
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2");
 }
 
 const ck_gemm_kernel ck_gemm_kernel_avx512 = {
@@ -76,5 +85,6 @@ const ck_gemm_kernel ck_gemm_kernel_avx512 = {
 	 * Zen 4; an A block 168 x 192 is 126 KiB of their >= 1 MiB L2. */
 	.mc = 168, .kc = 192, .nc = 512,
 	.supported = supported_avx512,
+	.transpose = ck_gemm_transpose_avx2,
 };
 #endif

@@ -2,6 +2,7 @@
  * micro-kernel this CPU can run (the others are reported as skipped). */
 #include "cnnkit.h"
 #include "check.h"
+#include "gemm_internal.h" /* the packing transpose, tested directly */
 
 #include <stdint.h>
 #include <string.h>
@@ -222,6 +223,34 @@ static void test_threads(void)
 #endif
 }
 
+/* The AVX2 packing transpose at every panel width in use (6 and 16 for
+ * AVX2, 14 and 32 for AVX-512, which this checks even on a CPU that cannot
+ * run the AVX-512 kernel): the lines it should write, and nothing else. */
+static void test_transpose_avx2(void)
+{
+#ifdef CK_GEMM_X86
+	static const int widths[] = {6, 14, 16, 32}, kcs[] = {1, 7, 8, 9, 16, 63, 100};
+	const size_t ls = 131; /* source row stride, not a multiple of anything */
+	float *src = new_matrix(32, (int)ls, (int)ls, 0.0f);
+	float *dst = malloc(32 * 100 * sizeof *dst);
+	for (int wi = 0; wi < 4; wi++)
+		for (int rows = 1; rows <= widths[wi]; rows++)
+			for (int ki = 0; ki < 7; ki++) {
+				int w = widths[wi], kc = kcs[ki], bad = 0;
+				for (int i = 0; i < w * kc; i++)
+					dst[i] = -7.0f;
+				ck_gemm_transpose_avx2(dst, (size_t)w, src, ls, rows, kc);
+				for (int p = 0; p < kc; p++)
+					for (int r = 0; r < w; r++) {
+						float want = r < rows ? src[(size_t)r * ls + p] : -7.0f;
+						bad += dst[p * w + r] != want;
+					}
+				CHECK(bad == 0, "w %d rows %d kc %d: %d wrong", w, rows, kc, bad);
+			}
+	free(src), free(dst);
+#endif
+}
+
 /* RUN with the named micro-kernel forced, or a TAP skip if the CPU lacks it. */
 #define RUN_KERNEL(name, fn)                                                   \
 	do {                                                                       \
@@ -236,6 +265,10 @@ int main(void)
 	RUN_KERNEL("avx512", test_kernel_avx512);
 	RUN_KERNEL("avx2", test_kernel_avx2);
 	RUN_KERNEL("c", test_kernel_c);
+	if (ck_sgemm_select("avx2") == 0)
+		RUN(test_transpose_avx2);
+	else
+		printf("ok - test_transpose_avx2 # SKIP no avx2 on this CPU\n");
 	ck_sgemm_select("auto");
 	RUN(test_empty_sum);
 	RUN(test_select);
