@@ -41,7 +41,8 @@ static _Thread_local _Alignas(64) float pack_a[CK_GEMM_MAX_MC * CK_GEMM_MAX_KC];
 static _Thread_local _Alignas(64) float pack_b[CK_GEMM_MAX_KC * CK_GEMM_MAX_NC];
 
 /* Below this many multiply-adds (M*N*K) one thread does the whole product:
- * about 30 microseconds of work, where waking threads stops paying. */
+ * about 20 microseconds of work for one core, where waking threads stops
+ * paying. */
 #define GEMM_PARALLEL_MIN_WORK (1 << 20)
 
 /* ---------------------------------------------------------------------
@@ -89,9 +90,6 @@ int ck_sgemm_select(const char *name)
 			k = kernels[i];
 	if (!k)
 		return -1;
-	assert(k->mc % k->mr == 0 && k->mc <= CK_GEMM_MAX_MC);
-	assert(k->nc % k->nr == 0 && k->nc <= CK_GEMM_MAX_NC);
-	assert(k->kc <= CK_GEMM_MAX_KC);
 	atomic_store_explicit(&active_kernel, k, memory_order_relaxed);
 	return 0;
 }
@@ -149,10 +147,11 @@ static void transpose_c(float *restrict dst, size_t w, const float *restrict src
  * missing from the last panel are zeros.
  *
  * The source is read along its rows, whichever way it lies: across the
- * lines (all panels at once, step by step) when ls == 1, along the lines a
- * cache line at a time otherwise (then ps == 1). Reading one panel's width of many rows instead would touch
- * rows a power of two apart (lda = 1024 is 4 KiB), which share cache sets
- * and evict each other before the next panel comes back for them.
+ * lines, a few panels at once, when ls == 1; by transposed blocks of whole
+ * cache lines otherwise (then ps == 1). Reading one panel's width of each
+ * row instead touches rows a power of two apart (lda = 1024 is 4 KiB),
+ * which share cache sets and evict each other before the next panel comes
+ * back for the rest of their lines.
  *
  * always_inline so that pack_block gets a copy per constant w, whose copies
  * the compiler turns into a few vector moves: packing op(B) costs as much as
@@ -243,6 +242,9 @@ static void gemm_blocked(const ck_gemm_kernel *kern, gemm_view a, gemm_view b, i
                          int K, float alpha, float beta, float *C, size_t ldc)
 {
 	const int MR = kern->mr, NR = kern->nr;
+	assert(kern->mc % MR == 0 && kern->mc <= CK_GEMM_MAX_MC);
+	assert(kern->nc % NR == 0 && kern->nc <= CK_GEMM_MAX_NC);
+	assert(kern->kc <= CK_GEMM_MAX_KC);
 	/* K in equal slices of at most KC: K = 288 as 144 + 144, not 256 + 32,
 	 * whose short sums would spend their time loading and storing C. */
 	const int kc_even = ceil_div(K, ceil_div(K, kern->kc));

@@ -25,7 +25,7 @@ typedef void ck_gemm_kernel_fn(int kc, const float *a, const float *b, float *c,
 
 /* One micro-panel's lines when their steps are contiguous (op(A) not
  * transposed, op(B) transposed): dst[p*w + r] = src[r*ls + p] for
- * r < rows <= w and p < kc. Rows rows..w-1 of dst are left alone. */
+ * r < rows <= w and p < kc; entries r >= rows of dst are left alone. */
 typedef void ck_gemm_transpose_fn(float *dst, size_t w, const float *src, size_t ls, int rows,
                                   int kc);
 

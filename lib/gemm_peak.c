@@ -5,7 +5,8 @@
  * vector registers: at least the FMA latency (4-5 cycles) times the number
  * of FMA pipes (2) chains are needed to keep every pipe busy, and 12 fits in
  * the 16 ymm registers with room to spare. m and c keep every chain near 1,
- * far from overflow and from subnormals. */
+ * far from overflow and from subnormals. Every loop over the chains is
+ * unrolled, so that the array of chains lives in registers. */
 #include "cnnkit.h"
 #include "gemm_internal.h"
 
@@ -28,17 +29,27 @@ static double now_seconds(void)
 #ifdef CK_GEMM_X86
 #include <immintrin.h>
 
+/* An empty asm that claims to change v: the compiler must then do every FMA
+ * of every lane as written. Without it clang, seeing that the lanes are
+ * equal and the result little used, computes fewer chains than asked. */
+#define OPAQUE(v) __asm__("" : "+x"(v))
+
 __attribute__((target("avx2,fma")))
 static void fma_round_avx2(void)
 {
 	__m256 acc[CHAINS], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
+#pragma GCC unroll 12
 	for (int a = 0; a < CHAINS; a++)
 		acc[a] = _mm256_set1_ps(1.0f + 0.01f * (float)a);
-	for (int s = 0; s < STEPS_PER_ROUND; s++)
+	for (int s = 0; s < STEPS_PER_ROUND; s++) {
 #pragma GCC unroll 12
-		for (int a = 0; a < CHAINS; a++)
+		for (int a = 0; a < CHAINS; a++) {
 			acc[a] = _mm256_fmadd_ps(acc[a], m, c);
+			OPAQUE(acc[a]);
+		}
+	}
 	float out[8];
+#pragma GCC unroll 12
 	for (int a = 1; a < CHAINS; a++)
 		acc[0] = _mm256_add_ps(acc[0], acc[a]);
 	_mm256_storeu_ps(out, acc[0]);
@@ -49,12 +60,17 @@ __attribute__((target("avx512f")))
 static void fma_round_avx512(void)
 {
 	__m512 acc[CHAINS], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-6f);
+#pragma GCC unroll 12
 	for (int a = 0; a < CHAINS; a++)
 		acc[a] = _mm512_set1_ps(1.0f + 0.01f * (float)a);
-	for (int s = 0; s < STEPS_PER_ROUND; s++)
+	for (int s = 0; s < STEPS_PER_ROUND; s++) {
 #pragma GCC unroll 12
-		for (int a = 0; a < CHAINS; a++)
+		for (int a = 0; a < CHAINS; a++) {
 			acc[a] = _mm512_fmadd_ps(acc[a], m, c);
+			OPAQUE(acc[a]);
+		}
+	}
+#pragma GCC unroll 12
 	for (int a = 1; a < CHAINS; a++)
 		acc[0] = _mm512_add_ps(acc[0], acc[a]);
 	peak_sink = _mm512_reduce_add_ps(acc[0]);
