@@ -21,4 +21,22 @@ void ck_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
 
+/* For tests and benchmarks: the micro-kernel ck_sgemm uses. By default the
+ * best one this CPU supports, chosen on the first call. */
+
+/* Forces the micro-kernel "avx512", "avx2" or "c", or with "auto" returns to
+ * the best supported. Returns 0, or -1 if the name is unknown or the CPU
+ * cannot run it (the choice is then unchanged). Do not call it while another
+ * thread is inside ck_sgemm. */
+int ck_sgemm_select(const char *name);
+
+/* The name of the micro-kernel in use: "avx512", "avx2" or "c". */
+const char *ck_sgemm_kernel_name(void);
+
+/* The calling thread's measured fp32 multiply-add throughput, in GFLOP/s
+ * (an FMA counts 2 per lane), with the instructions of micro-kernel "avx512"
+ * (zmm) or "avx2" (ymm), over about `seconds`: the peak SGEMM is measured
+ * against. Returns -1 for "c", an unknown name or an unsupported ISA. */
+double ck_sgemm_peak_gflops(const char *isa, double seconds);
+
 #endif
