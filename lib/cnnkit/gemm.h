@@ -4,6 +4,8 @@
  *
  * op(A) is A (M,K) with leading dimension lda >= K when trans_a == 0, or the
  * transpose of A stored (K,M) with lda >= M when trans_a != 0; likewise B.
+ * A and B are only read, so their rows may overlap (lda < K): conv1d uses
+ * this to multiply windows of consecutive channels-last rows in place.
  * beta == 0 means C is written without being read (it may hold NaNs). */
 #ifndef CNNKIT_GEMM_H
 #define CNNKIT_GEMM_H
