@@ -23,6 +23,8 @@ extern "C" {
 #include "cnnkit/train.h" /* the training loop, checkpoints, logs */
 #include "cnnkit/image.h" /* image decoding (PNG, JPEG, PNM), resizing, PNG writing */
 #include "cnnkit/plot.h" /* training logs read and drawn: PNG, SVG, terminal */
+#include "cnnkit/text.h" /* UTF-8 tokenizer and vocabularies */
+#include "cnnkit/embed.h" /* word2vec training and word-vector files */
 
 #ifdef __cplusplus
 }
