@@ -60,7 +60,8 @@ int ck_image_decode_jpeg(ck_image *out, const void *buf, size_t len, int scale_d
 int ck_image_decode_pnm(ck_image *out, const void *buf, size_t len, ck_err *err);
 /* Sniffs the format and calls its decoder (JPEG at full size). */
 int ck_image_decode(ck_image *out, const void *buf, size_t len, ck_err *err);
-/* Reads a whole file (at most CK_IMAGE_MAX_FILE bytes) into *buf (malloc'ed). */
+/* Reads a whole file (at most CK_IMAGE_MAX_FILE bytes) into *buf (malloc'ed,
+ * *len bytes and one spare byte after them, for a terminating NUL). */
 int ck_image_read_file(const char *path, void **buf, size_t *len, ck_err *err);
 
 /* Converts img in place to channels (1 or 3), compositing any alpha over
@@ -95,13 +96,15 @@ typedef struct ck_image_prep {
 	ck_image_fit fit;
 	ck_image_filter filter;
 	uint8_t background[3]; /* RGB under alpha and in letterbox bars */
-	int jpeg_scale;        /* allow DCT-scaled JPEG decoding down to twice the
-	                          target size (never below): 1 on, 0 off */
+	int jpeg_scale;        /* 1: decode JPEGs DCT-scaled (1/2, 1/4, 1/8) while
+	                          still at least twice the target size: 2-3x faster,
+	                          but no longer Pillow's BOX within 1 (a few levels
+	                          off on noisy content); 0: full size (default) */
 } ck_image_prep;
 
-/* White background, RGB, keep size, AUTO filter, DCT scaling on. */
+/* White background, RGB, keep size, AUTO filter, no DCT scaling. */
 #define CK_IMAGE_PREP_DEFAULT ((ck_image_prep){3, 0, 0, CK_IMAGE_STRETCH, CK_IMAGE_AUTO, \
-                                               {255, 255, 255}, 1})
+                                               {255, 255, 255}, 0})
 
 /* Decodes buf and converts, fits and resizes it as p says into *out. */
 int ck_image_prepare(ck_image *out, const void *buf, size_t len, const ck_image_prep *p,
