@@ -96,10 +96,12 @@ static inline uint8_t clip8(int32_t acc)
 	return (uint8_t)(acc < 0 ? 0 : acc > 255 ? 255 : acc);
 }
 
-/* src rows (rows, sw_full, C) -> dst rows (rows, out_w, C) along x. */
+/* src rows (rows, src_w, C) -> dst rows (rows, out_w, C) along x. Gray and
+ * RGB, the common cases, keep their sums in scalars (registers). */
 static void pass_horizontal(uint8_t *dst, const uint8_t *src, int rows, int src_w, int out_w,
                             int C, const coeffs *k)
 {
+	const int32_t half = 1 << (PRECISION_BITS - 1);
 	for (int y = 0; y < rows; y++) {
 		const uint8_t *s = src + (size_t)y * src_w * C;
 		uint8_t *d = dst + (size_t)y * out_w * C;
@@ -107,20 +109,38 @@ static void pass_horizontal(uint8_t *dst, const uint8_t *src, int rows, int src_
 			const int32_t *w = k->w + (size_t)x * k->taps;
 			const uint8_t *p = s + (size_t)k->first[x] * C;
 			int n = k->count[x];
-			int32_t acc[4] = {1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1),
-			                  1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1)};
-			for (int j = 0; j < n; j++)
+			if (C == 3) {
+				int32_t a0 = half, a1 = half, a2 = half;
+				for (int j = 0; j < n; j++, p += 3) {
+					a0 += p[0] * w[j];
+					a1 += p[1] * w[j];
+					a2 += p[2] * w[j];
+				}
+				d[3 * x] = clip8(a0);
+				d[3 * x + 1] = clip8(a1);
+				d[3 * x + 2] = clip8(a2);
+			} else if (C == 1) {
+				int32_t a = half;
+				for (int j = 0; j < n; j++)
+					a += p[j] * w[j];
+				d[x] = clip8(a);
+			} else {
+				int32_t acc[4] = {half, half, half, half};
+				for (int j = 0; j < n; j++)
+					for (int c = 0; c < C; c++)
+						acc[c] += p[j * C + c] * w[j];
 				for (int c = 0; c < C; c++)
-					acc[c] += p[j * C + c] * w[j];
-			for (int c = 0; c < C; c++)
-				d[x * C + c] = clip8(acc[c]);
+					d[x * C + c] = clip8(acc[c]);
+			}
 		}
 	}
 }
 
-/* src rows starting at input row row0, (.., W, C) -> dst (out_h, W, C) along y. */
+/* src rows starting at input row row0, (.., W, C) -> dst (out_h, W, C) along
+ * y. acc holds one output row of sums (W * C); taps outermost, so that the
+ * inner loop runs along a row and vectorises. */
 static void pass_vertical(uint8_t *dst, const uint8_t *src, int row0, int W, int out_h, int C,
-                          const coeffs *k)
+                          const coeffs *k, int32_t *acc)
 {
 	size_t stride = (size_t)W * C;
 	for (int y = 0; y < out_h; y++) {
@@ -128,12 +148,16 @@ static void pass_vertical(uint8_t *dst, const uint8_t *src, int row0, int W, int
 		const uint8_t *s = src + (size_t)(k->first[y] - row0) * stride;
 		int n = k->count[y];
 		uint8_t *d = dst + (size_t)y * stride;
-		for (size_t i = 0; i < stride; i++) {
-			int32_t acc = 1 << (PRECISION_BITS - 1);
-			for (int j = 0; j < n; j++)
-				acc += s[(size_t)j * stride + i] * w[j];
-			d[i] = clip8(acc);
+		for (size_t i = 0; i < stride; i++)
+			acc[i] = 1 << (PRECISION_BITS - 1);
+		for (int j = 0; j < n; j++) {
+			const uint8_t *r = s + (size_t)j * stride;
+			int32_t wj = w[j];
+			for (size_t i = 0; i < stride; i++)
+				acc[i] += r[i] * wj;
 		}
+		for (size_t i = 0; i < stride; i++)
+			d[i] = clip8(acc[i]);
 	}
 }
 
@@ -178,10 +202,18 @@ int ck_image_resize(ck_image *dst, const ck_image *src, int x0, int y0, int sw, 
 		mid_w = ow;
 	}
 	int need_y = oh != src->height || y0 != 0 || sh != src->height;
+	int32_t *acc = need_y ? malloc((size_t)mid_w * C * sizeof *acc) : NULL;
+	if (need_y && !acc) {
+		free(tmp);
+		coeffs_free(&kx);
+		coeffs_free(&ky);
+		return ck_err_set(err, "resize: out of memory");
+	}
 	if (need_y)
-		pass_vertical(dst->data, mid, row0, mid_w, oh, C, &ky);
+		pass_vertical(dst->data, mid, row0, mid_w, oh, C, &ky, acc);
 	else
 		memcpy(dst->data, mid, (size_t)oh * ow * C);
+	free(acc);
 	free(tmp);
 	coeffs_free(&kx);
 	coeffs_free(&ky);
