@@ -467,7 +467,7 @@ int main(int argc, char **argv)
 	if (ck_tnz_writer_close(w, &err) < 0)
 		die("%s: %s", out_path, err.msg);
 	if (skipped)
-		fprintf(stderr, PROG ": %zu of %zu files skipped, %zu images written\n", skipped,
+		fprintf(stderr, PROG ": %zu of %zu files skipped, %zu written\n", skipped,
 		        list.count, written);
 	ck_image_list_free(&list);
 	ck_image_classes_free(&classes);

@@ -134,7 +134,7 @@ assert t.meta["classes"] == "b\na\n" and t["y"].tolist() == [1, 1, 0], t["y"]
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"data/a/4.ppm: not a PNG, JPEG or PNM image (skipped)"* ]]
 	[[ "$output" == *"data/b/empty.png: empty file (skipped)"* ]]
-	[[ "$output" == *"3 of 6 files skipped, 3 images written"* ]]
+	[[ "$output" == *"3 of 6 files skipped, 3 written"* ]]
 	PYCODE='
 t = load("out.tnz")
 assert t["x"].shape[0] == 3 and t["y"].tolist() == [0, 0, 1]
@@ -348,4 +348,40 @@ for f, size in (("fast.tnz", (64, 64)), ("fast2.tnz", (40, 30))):
     d = np.abs(load(f)["x"][0].transpose(1, 2, 0) - ref)
     assert d.max() <= 4 and d.mean() < 1, (f, d.max(), d.mean())
 ' py
+}
+
+@test "img2tensor: truncated, garbage and oversized files are named errors" {
+	need_pil
+	PYCODE='
+import struct, zlib
+from PIL import Image
+rng = np.random.default_rng(9)
+im = Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8))
+im.save("ok.png")
+im.save("ok.jpg", quality=90)
+im.save("okp.jpg", quality=90, progressive=True)
+ihdr = struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
+chunk = struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+open("huge.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk)
+open("garbage.png", "wb").write(b"\x89PNG\r\n\x1a\n" + bytes(rng.integers(0, 256, 500, dtype=np.uint8)))
+' py
+	for f in ok.png ok.jpg okp.jpg; do
+		size=$(wc -c <"$f")
+		for n in 1 8 30 100 $((size / 2)) $((size - 2)) $((size - 1)); do
+			head -c "$n" "$f" >"cut_$f"
+			run img2tensor -o out.tnz "cut_$f"
+			[ "$status" -eq 1 ] || { echo "$f cut at $n: status $status"; false; }
+			[[ "$output" == "img2tensor: cut_$f: "* ]]
+		done
+	done
+	run img2tensor -o out.tnz huge.png
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"huge.png: PNG: "* ]]
+	run img2tensor -o out.tnz garbage.png
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"garbage.png: PNG: "* ]]
+	[ ! -e out.tnz ]
+	run img2tensor --skip-bad -o out.tnz ok.png huge.png garbage.png cut_ok.jpg
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"3 of 4 files skipped, 1 written"* ]]
 }
