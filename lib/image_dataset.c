@@ -95,7 +95,7 @@ int ck_image_dataset_write(ck_tnz_writer *w, const ck_image_list *l,
 			slot *s = &slots[k];
 			const char *path = l->paths[i + k];
 			if (rc < 0) {
-				/* an earlier row failed: just free the rest */
+				/* an earlier row failed: only free the rest */
 			} else if (!s->row) {
 				if (!o->skip_bad) {
 					rc = ck_err_set(err, "%s: %s", path, s->msg ? s->msg : "out of memory");

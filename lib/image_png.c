@@ -153,11 +153,10 @@ int ck_image_encode_png(const ck_image *img, void **out, size_t *len, ck_err *er
 	                             PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
 	*out = NULL;
 	*len = 0;
-	if (img->channels < 1 || img->channels > 4 ||
-	    ck_image_check_size(img->width, img->height, "PNG", err) < 0)
-		return img->channels < 1 || img->channels > 4
-		           ? ck_err_set(err, "PNG: %d channels (1 to 4 allowed)", img->channels)
-		           : -1;
+	if (img->channels < 1 || img->channels > 4)
+		return ck_err_set(err, "PNG: %d channels (1 to 4 allowed)", img->channels);
+	if (ck_image_check_size(img->width, img->height, "PNG", err) < 0)
+		return -1;
 	png_sink s = {0};
 	png_structp png =
 		png_create_write_struct(PNG_LIBPNG_VER_STRING, &s, on_write_error, on_warning);
