@@ -609,7 +609,14 @@ static int fill(ck_tnz_reader *r, int decode, unsigned char *dst, size_t cap, si
 	const char *name = r->cur.name;
 	size_t esize = r->esize;
 	int filter = r->cur.filter;
-#pragma omp parallel for num_threads(n) schedule(static, 1) if (n > 1)
+	/* Threads pay off for inflating and unshuffling, not for the CRC of
+	 * stored chunks alone. (The codec byte is not checked yet: it only
+	 * chooses the team size here.) */
+	int work = decode && filter == TNZ_FILTER_SHUFFLE && esize > 1;
+	for (int i = 0; i < n && decode && !work; i++)
+		work = slots[i].body[0] != TNZ_CODEC_STORED;
+	int team = work ? n : 1;
+#pragma omp parallel for num_threads(team) schedule(static, 1) if (team > 1)
 	for (int i = 0; i < n; i++)
 		tnz_rchunk_decode(&slots[i], name, esize, filter, decode);
 
