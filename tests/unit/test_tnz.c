@@ -368,6 +368,16 @@ static void test_stream_unknown_rows(void)
 	CHECK(ck_tnz_reader_files(r) == 1, "one file");
 	CHECK(strcmp(ck_meta_get(ck_tnz_reader_meta(r), "k", NULL), "v") == 0, "meta");
 	ck_tnz_reader_close(r);
+
+	/* Skipped rather than read: rows and sizes known, nothing inflated. */
+	r = ck_tnz_reader_open(path_in("s.tnz"), 2, &e);
+	CHECK(r && ck_tnz_reader_next(r, &h, &e) == 1, "%s", e.msg);
+	CHECK(r && ck_tnz_reader_skip(r, &e) == 0, "skip: %s", e.msg);
+	ck_tnz_reader_sizes(r, &stored, &raw);
+	CHECK(ck_tnz_reader_rows(r) == (int64_t)rows && raw == (int64_t)total, "skipped sizes");
+	CHECK(ck_tnz_reader_read(r, got, 10, &e) == 0, "nothing left to read");
+	CHECK(ck_tnz_reader_next(r, &h, &e) == 0, "end: %s", e.msg);
+	ck_tnz_reader_close(r);
 	free(got);
 	free(src);
 }
