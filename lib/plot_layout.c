@@ -142,13 +142,13 @@ static int count_ticks(double lo, double hi, double step)
 	return (int)(floor(hi / step + 1e-9) - ceil(lo / step - 1e-9)) + 1;
 }
 
-/* The largest 1-2-5 step giving no more than `target` ticks, made smaller
- * until there are at least two. */
+/* The largest 1-2-5 step giving no more than `target` intervals between
+ * ticks, made smaller until there are at least two ticks. */
 static void ticks_linear(plot_axis *a, double lo, double hi, int target)
 {
 	double raw = (hi - lo) / (target > 0 ? target : 1);
 	double step = pow(10, floor(log10(raw)));
-	while (count_ticks(lo, hi, step) > target)
+	while (count_ticks(lo, hi, step) > target + 1)
 		step = next_step(step, 1);
 	while (count_ticks(lo, hi, step) < 2)
 		step = next_step(step, -1);
@@ -165,19 +165,20 @@ static void ticks_linear(plot_axis *a, double lo, double hi, int target)
 	}
 }
 
-/* Log axis: powers of ten (every kstep-th), or with their multiples m when
- * the range holds few decades; linear ticks in a range under a decade. */
+/* Log axis: powers of ten (every kstep-th), or with their multiples 2 and 5
+ * or 2..9 when the range holds few decades; linear ticks when even those give
+ * fewer than two. At most target + 1 ticks. */
 static void ticks_log(plot_axis *a, int target)
 {
 	static const int sets[3][10] = {{1}, {1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}};
 	static const int set_len[3] = {1, 3, 9};
 	double llo = log10(a->lo), lhi = log10(a->hi);
 	int e0 = (int)floor(llo), e1 = (int)ceil(lhi);
-	int decades = e1 - e0;
+	int powers = (int)floor(lhi + 1e-9) - (int)ceil(llo - 1e-9) + 1; /* within the range */
 	for (int si = 2; si >= 0; si--) {
 		int kstep = 1;
 		if (si == 0)
-			while (decades / kstep + 1 > target && kstep < 1000)
+			while ((powers + kstep - 1) / kstep > target + 1 && kstep < 1000)
 				kstep++;
 		int n = 0;
 		for (int e = e0; e <= e1; e++) {
@@ -193,7 +194,7 @@ static void ticks_log(plot_axis *a, int target)
 				n++;
 			}
 		}
-		if (n >= 2 && (n <= target || si == 0)) {
+		if (n >= 2 && (n <= target + 1 || si == 0)) {
 			a->nticks = n;
 			return;
 		}
