@@ -705,6 +705,8 @@ static void follow(const options *o, log_file *logs, int nlogs)
 					show_frame(out, len);
 				else
 					write_all(stdout, out, len, "standard output");
+				if (fflush(stdout) != 0)
+					die("standard output: %s", strerror(errno));
 			} else if (tty) {
 				char msg[512];
 				int n = snprintf(msg, sizeof msg, "lossplot: waiting for rows in %s\n",
