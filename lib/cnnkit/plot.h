@@ -47,6 +47,9 @@ typedef struct ck_plot_table {
 	long line;          /* lines read so far */
 	size_t cap;         /* rows allocated per column */
 	char *header;       /* the header line, to skip it where it repeats */
+	size_t header_len;
+	double *row;        /* ncols values of the row being read */
+	uint8_t *kind;      /* and what each cell held */
 } ck_plot_table;
 
 /* An empty table that takes its header from the first line fed to it. */
