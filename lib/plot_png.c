@@ -166,12 +166,18 @@ int plot_draw(ck_plot *p, plot_canvas *c, plot_layout *L, ck_err *err)
 			if (se->panel == k && se->line.n)
 				plot_canvas_stroke(c, &se->line, width, rgb, 1);
 		}
+		/* Marks stay whole at the edge of the area. */
+		double r = 5 * s;
+		c->clip = (plot_rect){pn->area.x0 - r, pn->area.y0 - r, pn->area.x1 + r, pn->area.y1 + r};
 		for (size_t i = 0; i < p->ns; i++) {
 			const plot_series *se = &p->s[i];
 			if (se->panel != k || se->best_i < 0)
 				continue;
 			double x = plot_map(&L->x, pn->area.x0, pn->area.x1, se->px[se->best_i]);
 			double y = plot_map(&pn->y, pn->area.y1, pn->area.y0, se->py[se->best_i]);
+			plot_rect a = pn->area;
+			if (x < a.x0 - 1 || x > a.x1 + 1 || y < a.y0 - 1 || y > a.y1 + 1)
+				continue; /* outside the ranges shown */
 			uint8_t rgb[3];
 			plot_color_rgb(se->color, rgb);
 			draw_mark(c, x, y, s, rgb);

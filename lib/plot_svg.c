@@ -123,20 +123,23 @@ static void panel(plot_buf *b, ck_plot *p, const plot_layout *L, int k)
 			hex(color, rgb);
 			polyline(b, path, color, pass == 0 ? 1.5 : 2, pass == 0 ? 0.3 : 1);
 		}
+	plot_buf_puts(b, "</g>\n");
+	/* Marks outside the clip, so that they stay whole at the edge. */
 	for (size_t i = 0; i < p->ns; i++) {
 		const plot_series *se = &p->s[i];
 		if (se->panel != k || se->best_i < 0)
+			continue;
+		double x = plot_map(&L->x, a.x0, a.x1, se->px[se->best_i]);
+		double y = plot_map(&pn->y, a.y1, a.y0, se->py[se->best_i]);
+		if (x < a.x0 - 1 || x > a.x1 + 1 || y < a.y0 - 1 || y > a.y1 + 1)
 			continue;
 		uint8_t rgb[3];
 		char color[8];
 		plot_color_rgb(se->color, rgb);
 		hex(color, rgb);
 		plot_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#fff\" "
-		                "stroke=\"%s\" stroke-width=\"2\"/>\n",
-		                plot_map(&L->x, a.x0, a.x1, se->px[se->best_i]),
-		                plot_map(&pn->y, a.y1, a.y0, se->py[se->best_i]), color);
+		                "stroke=\"%s\" stroke-width=\"2\"/>\n", x, y, color);
 	}
-	plot_buf_puts(b, "</g>\n");
 
 	/* Frame, ticks, tick labels, y label. */
 	plot_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
