@@ -124,6 +124,7 @@ typedef struct options {
 	ck_plot_format format;
 	int format_given;
 	int follow;
+	int auto_size;         /* the terminal plot takes the terminal's size */
 	ck_plot_opts plot;
 } options;
 
@@ -689,7 +690,7 @@ static void follow(const options *o, log_file *logs, int nlogs)
 		for (int i = 0; i < nlogs; i++)
 			changed |= poll_log(&logs[i]);
 		options frame = *o;
-		if (!o->output && !o->plot.width) {
+		if (o->auto_size) {
 			terminal_size(&frame.plot.width, &frame.plot.height);
 			changed |= frame.plot.width != last_w || frame.plot.height != last_h;
 			last_w = frame.plot.width;
@@ -728,6 +729,11 @@ static void follow(const options *o, log_file *logs, int nlogs)
 		fputs("\033[?25h", stdout); /* the cursor back */
 	if (fflush(stdout) != 0)
 		die("standard output: %s", strerror(errno));
+	/* The warnings about the logs as they are now, kept off the screen
+	 * while it was redrawn. */
+	ck_plot *p = new_plot(o, logs, nlogs);
+	build_plot(o, logs, nlogs, p, 1, 1);
+	ck_plot_free(p);
 }
 
 /* ---- main ----------------------------------------------------------------------------- */
@@ -750,8 +756,7 @@ int main(int argc, char **argv)
 		usage_error("standard input (-) can be read only once");
 	if (o.output && strcmp(o.output, "-") == 0 && o.format == CK_PLOT_PNG && isatty(1))
 		die("will not write a PNG to a terminal");
-	if (o.format == CK_PLOT_TERM && !o.plot.width && !o.output)
-		terminal_size(&o.plot.width, &o.plot.height);
+	o.auto_size = o.format == CK_PLOT_TERM && !o.plot.width && !o.output;
 	o.plot.color = !o.output && use_color();
 
 	if (o.follow) {
@@ -762,6 +767,8 @@ int main(int argc, char **argv)
 		}
 		follow(&o, logs, nlogs);
 	} else {
+		if (o.auto_size)
+			terminal_size(&o.plot.width, &o.plot.height);
 		for (int i = 0; i < nlogs; i++)
 			load_whole(&logs[i]);
 		char *out = NULL;

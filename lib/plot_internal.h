@@ -127,8 +127,9 @@ void plot_axis_range(plot_axis *a, double lo, double hi, double fix_lo, double f
 
 /* Ticks at "nice" values (1, 2, 5 times a power of ten; decades and their
  * multiples on a log axis) at least `spacing` device units apart on an axis
- * `length` long, and their labels; labels of at most `max_chars` characters
- * each are kept `gap` characters apart when `horizontal`. */
+ * `length` long, and their labels. On a `horizontal` axis, labels (char_w
+ * device units a character) keep two characters apart, with fewer ticks
+ * if need be. */
 void plot_axis_ticks(plot_axis *a, double length, double spacing, double char_w,
                      int horizontal);
 
@@ -152,7 +153,7 @@ void plot_path_free(plot_path *path);
 void plot_legend_place(ck_plot *p, plot_layout *L, const plot_metrics *m);
 
 /* A legend entry's text: the label, with the best value for validation series. */
-void plot_legend_text(const ck_plot *p, const plot_series *s, char *buf, size_t size);
+void plot_legend_text(const plot_series *s, char *buf, size_t size);
 
 /* Palette: RGB of colour i (cycled). */
 void plot_color_rgb(int i, uint8_t rgb[3]);

@@ -478,9 +478,8 @@ static void format_value(char *buf, size_t size, double v)
 	tidy_exponent(buf);
 }
 
-void plot_legend_text(const ck_plot *p, const plot_series *s, char *buf, size_t size)
+void plot_legend_text(const plot_series *s, char *buf, size_t size)
 {
-	(void)p;
 	if (s->best_i < 0) {
 		snprintf(buf, size, "%s", s->label);
 		return;
@@ -525,7 +524,7 @@ void plot_legend_place(ck_plot *p, plot_layout *L, const plot_metrics *m)
 			if (p->s[i].panel != k || !p->s[i].np)
 				continue;
 			char text[256];
-			plot_legend_text(p, &p->s[i], text, sizeof text);
+			plot_legend_text(&p->s[i], text, sizeof text);
 			int len = plot_strlen(text);
 			pn->legend_len = len > pn->legend_len ? len : pn->legend_len;
 			pn->nlegend++;

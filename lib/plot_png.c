@@ -126,7 +126,7 @@ static void draw_legend(plot_canvas *c, ck_plot *p, const plot_panel *pn, int k,
 		plot_path sample = {.x = xs, .y = ys, .n = 2};
 		plot_canvas_stroke(c, &sample, 1.25 * s, rgb, 1);
 		char text[256];
-		plot_legend_text(p, se, text, sizeof text);
+		plot_legend_text(se, text, sizeof text);
 		plot_canvas_text(c, x0 + m->sample + m->pad * 0.5, y, text, s, 0, ink);
 		y += m->line_h;
 	}

@@ -182,7 +182,7 @@ static void panel(plot_buf *b, ck_plot *p, const plot_layout *L, int k)
 		double mid = top + m->line_h / 2, x0 = r.x0 + m->pad;
 		plot_buf_printf(b, "<path stroke=\"%s\" stroke-width=\"2\" d=\"M%.1f %.1fh%.1f\"/>\n",
 		                color, x0, mid, m->sample);
-		plot_legend_text(p, se, label, sizeof label);
+		plot_legend_text(se, label, sizeof label);
 		text(b, x0 + m->sample + m->pad * 0.5, mid + FONT_SIZE * 0.35, NULL, NULL, label);
 		top += m->line_h;
 	}

@@ -228,7 +228,7 @@ typedef struct term_panel {
 static int legend_entry(screen *s, ck_plot *p, const plot_series *se, int row, int col, int w)
 {
 	char text[256];
-	plot_legend_text(p, se, text, sizeof text);
+	plot_legend_text(se, text, sizeof text);
 	for (int c = col; c < col + 2 && c < col + w; c++)
 		*at(s, row, c) = (term_cell){0x2500, 0, (int8_t)se->color}; /* ── */
 	put_text(s, row, col + 3, text, w - 3, -1);
@@ -246,7 +246,7 @@ static void draw_legend(screen *s, ck_plot *p, const plot_layout *L, int k,
 	for (size_t i = 0; i < p->ns; i++)
 		if (p->s[i].panel == k && p->s[i].np) {
 			char text[256];
-			plot_legend_text(p, &p->s[i], text, sizeof text);
+			plot_legend_text(&p->s[i], text, sizeof text);
 			inline_w += (inline_w ? 2 : 0) + 3 + plot_strlen(text);
 		}
 	if (inline_w <= s->w) {

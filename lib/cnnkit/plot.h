@@ -59,9 +59,10 @@ void ck_plot_table_free(ck_plot_table *t);
 /* Reads the complete lines at the start of buf[0, len): those that end in
  * '\n', and also a last one without it when final is non-zero. Returns the
  * number of bytes used (the caller keeps the rest and feeds it again with
- * what follows), or -1 on a fatal error (out of memory). Blank lines, lines starting with '#' and repeats of the header
- * (a resumed run) are skipped; a CR before the newline is ignored. Cells may
- * be quoted ("...", with "" for a quote) in CSV. */
+ * what follows), or -1 on a fatal error (out of memory). Blank lines, lines
+ * starting with '#', a UTF-8 byte order mark and repeats of the header (a
+ * resumed run) are skipped; a CR before the newline is ignored. Cells may be
+ * quoted ("...", with "" for a quote) in CSV. */
 int64_t ck_plot_table_feed(ck_plot_table *t, const char *buf, size_t len, int final,
                            ck_err *err);
 
@@ -112,9 +113,10 @@ void ck_plot_opts_init(ck_plot_opts *o);
 
 typedef struct ck_plot ck_plot;
 
-/* A plot with a copy of opts (strings included). NULL on bad options
- * (a size out of [16, 16384] pixels or [20, 1000] cells is checked at render,
- * smooth outside [0, 1), an empty range) with err set. */
+/* A plot with a copy of opts (strings included); NULL with err set when
+ * smooth is outside [0, 1) or a range is empty (or not above 0 with logy).
+ * The size is checked when rendering: 16x16 to 16384x16384 pixels, or
+ * 20x5 to 1000x1000 cells. */
 ck_plot *ck_plot_new(const ck_plot_opts *opts, ck_err *err);
 void ck_plot_free(ck_plot *p);
 

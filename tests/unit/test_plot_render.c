@@ -134,7 +134,7 @@ static void test_prepare(void)
 	      "least val_loss");
 	CHECK(p->s[0].best == 0 && p->s[0].best_i == -1, "no mark on a training series");
 	char text[128];
-	plot_legend_text(p, v, text, sizeof text);
+	plot_legend_text(v, text, sizeof text);
 	CHECK(strcmp(text, "val (min 0.5 at 5)") == 0, "legend: %s", text);
 	ck_plot_free(p);
 
