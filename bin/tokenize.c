@@ -36,6 +36,10 @@
 #define PROG "tokenize"
 #define DEFAULT_MAXLEN_CAP 1000 /* the default row length is the longest, at most this */
 #define MAX_MAXLEN (1L << 24)
+/* Output bytes of --text per input byte, at most: a one-byte token that
+ * becomes "<unk>" and a space, or an invalid byte that becomes a three-byte
+ * U+FFFD token and a space. */
+#define TEXT_GROWTH 6
 #define BLOCK_BYTES (8u << 20) /* input read at a time; grows for longer lines */
 
 static const char usage_text[] =
@@ -367,11 +371,16 @@ static int emit_text(const char *tok, size_t len, void *ctx)
 	} else if (p->local && ck_vocab_add(p->local, tok, len, 1, NULL) < 0) {
 		return p->failed = 1;
 	}
-	reserve(&p->out, &p->out_cap, p->out_len + len + 1, 1);
+	/* Room was reserved for the whole document (part_run). */
+	char *o = p->out + p->out_len;
 	if (p->doc_tokens++)
-		p->out[p->out_len++] = ' ';
-	memcpy(p->out + p->out_len, tok, len);
-	p->out_len += len;
+		*o++ = ' ';
+	if (len <= 16) /* most words: cheaper than calling memcpy */
+		for (size_t i = 0; i < len; i++)
+			o[i] = tok[i];
+	else
+		memcpy(o, tok, len);
+	p->out_len = (size_t)(o + len - p->out);
 	return 0;
 }
 
@@ -408,6 +417,9 @@ static void part_run(part *p)
 			p->out_len += d->label_len;
 			p->out[p->out_len++] = '\t';
 		}
+		if (p->o->text) /* the most a document's text can become (see below) */
+			reserve(&p->out, &p->out_cap,
+			        p->out_len + TEXT_GROWTH * (d->len[0] + d->len[1]) + 8, 1);
 		for (int k = 0; k < 2 && !p->failed; k++)
 			if (d->len[k] && ck_tokenize(&p->o->tok, d->text[k], d->len[k],
 			                             p->o->text ? emit_text : emit_id, p, &p->invalid,
