@@ -40,7 +40,7 @@
  * becomes "<unk>" and a space, or an invalid byte that becomes a three-byte
  * U+FFFD token and a space. */
 #define TEXT_GROWTH 6
-#define BLOCK_BYTES (8u << 20) /* input read at a time; grows for longer lines */
+#define BLOCK_BYTES (1u << 20) /* input read at a time (fits in cache); grows for longer lines */
 
 static const char usage_text[] =
 	"usage: tokenize [--label-field N] [--text-field N] [--maxlen L] [--vocab-from FILE]\n"
@@ -362,16 +362,10 @@ typedef struct part {
 	int failed;
 } part;
 
-static int emit_text(const char *tok, size_t len, void *ctx)
+/* Appends a token to the text of the document (room was reserved for the
+ * whole document by part_run). */
+static inline void text_append(part *p, const char *tok, size_t len)
 {
-	part *p = ctx;
-	if (p->fixed && ck_vocab_find(p->fixed, tok, len) < 0) {
-		tok = "<unk>";
-		len = 5;
-	} else if (p->local && ck_vocab_add(p->local, tok, len, 1, NULL) < 0) {
-		return p->failed = 1;
-	}
-	/* Room was reserved for the whole document (part_run). */
 	char *o = p->out + p->out_len;
 	if (p->doc_tokens++)
 		*o++ = ' ';
@@ -381,6 +375,32 @@ static int emit_text(const char *tok, size_t len, void *ctx)
 	else
 		memcpy(o, tok, len);
 	p->out_len = (size_t)(o + len - p->out);
+}
+
+static int emit_text(const char *tok, size_t len, void *ctx)
+{
+	text_append(ctx, tok, len);
+	return 0;
+}
+
+/* --text --vocab-from: unknown tokens as <unk>. */
+static int emit_text_unk(const char *tok, size_t len, void *ctx)
+{
+	part *p = ctx;
+	if (ck_vocab_find(p->fixed, tok, len) < 0)
+		text_append(p, "<unk>", 5);
+	else
+		text_append(p, tok, len);
+	return 0;
+}
+
+/* --text --vocab-out: tokens counted too. */
+static int emit_text_count(const char *tok, size_t len, void *ctx)
+{
+	part *p = ctx;
+	if (ck_vocab_add(p->local, tok, len, 1, NULL) < 0)
+		return p->failed = 1;
+	text_append(p, tok, len);
 	return 0;
 }
 
@@ -408,6 +428,10 @@ static void part_run(part *p)
 	p->invalid = 0;
 	if (!p->o->text)
 		reserve(&p->ntok, &(size_t){0}, p->count, sizeof *p->ntok);
+	ck_tok_emit emit = !p->o->text ? emit_id
+	                   : p->fixed  ? emit_text_unk
+	                   : p->local  ? emit_text_count
+	                               : emit_text;
 	for (size_t i = 0; i < p->count && !p->failed; i++) {
 		const doc *d = &p->docs[p->first + i];
 		p->doc_tokens = 0;
@@ -421,9 +445,8 @@ static void part_run(part *p)
 			reserve(&p->out, &p->out_cap,
 			        p->out_len + TEXT_GROWTH * (d->len[0] + d->len[1]) + 8, 1);
 		for (int k = 0; k < 2 && !p->failed; k++)
-			if (d->len[k] && ck_tokenize(&p->o->tok, d->text[k], d->len[k],
-			                             p->o->text ? emit_text : emit_id, p, &p->invalid,
-			                             NULL) < 0)
+			if (d->len[k] &&
+			    ck_tokenize(&p->o->tok, d->text[k], d->len[k], emit, p, &p->invalid, NULL) < 0)
 				p->failed = 1;
 		if (p->o->text) {
 			reserve(&p->out, &p->out_cap, p->out_len + 1, 1);
