@@ -664,8 +664,10 @@ static void text_open(run *r)
 	if (!path || strcmp(path, "-") == 0) {
 		r->text_out = stdout;
 	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A device or a FIFO cannot be replaced by a rename. */
 		if (!(r->text_out = fopen(path, "w")))
 			die("%s: %s", path, strerror(errno));
+		r->text_path = strdup(path);
 	} else {
 		const char *slash = strrchr(path, '/');
 		const char *base = slash ? slash + 1 : path;
