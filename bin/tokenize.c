@@ -357,6 +357,7 @@ typedef struct part {
 	int32_t *ids;
 	size_t nids, ids_cap;
 	int64_t *ntok;
+	size_t ntok_cap;
 	int64_t doc_tokens; /* tokens of the document being tokenised */
 	size_t invalid;
 	int failed;
@@ -426,8 +427,11 @@ static void part_run(part *p)
 {
 	p->out_len = p->nids = 0;
 	p->invalid = 0;
+	/* Never NULL, even for a part without documents (pointer arithmetic). */
+	reserve(&p->out, &p->out_cap, 1, 1);
+	reserve(&p->ids, &p->ids_cap, 1, sizeof *p->ids);
 	if (!p->o->text)
-		reserve(&p->ntok, &(size_t){0}, p->count, sizeof *p->ntok);
+		reserve(&p->ntok, &p->ntok_cap, p->count, sizeof *p->ntok);
 	ck_tok_emit emit = !p->o->text ? emit_id
 	                   : p->fixed  ? emit_text_unk
 	                   : p->local  ? emit_text_count
@@ -578,7 +582,7 @@ static void process_block(run *r, size_t ndocs, size_t keep)
 			if (r->streaming) {
 				write_row(r, p->ids + id_at, kept, NULL);
 			} else {
-				reserve(&r->ids, &r->ids_cap, r->nids + kept, sizeof *r->ids);
+				reserve(&r->ids, &r->ids_cap, r->nids + kept + 1, sizeof *r->ids);
 				memcpy(r->ids + r->nids, p->ids + id_at, kept * sizeof *r->ids);
 				r->nids += kept;
 				reserve(&r->ntok, &r->ntok_alloc, r->ndocs + 1, sizeof *r->ntok);
@@ -865,6 +869,8 @@ static void tnz_finish(run *r)
 		ck_tnz_writer_abort(r->w);
 		die("%s: %s", name, err.msg);
 	}
+	reserve(&r->lengths, &r->docs_alloc, 1, sizeof *r->lengths); /* not NULL: no input */
+	reserve(&r->y, &r->y_alloc, 1, sizeof *r->y);
 	tensor_out(r, "lengths", r->lengths, r->ndocs);
 	if (r->o.label_field) {
 		tensor_out(r, "y", r->y, r->ndocs);
@@ -877,6 +883,27 @@ static void tnz_finish(run *r)
 	}
 	if (ck_tnz_writer_close(r->w, &err) < 0)
 		die("%s: %s", name, err.msg);
+}
+
+static void run_free(run *r)
+{
+	for (int t = 0; t < r->nparts; t++) {
+		part *p = &r->parts[t];
+		ck_vocab_free(p->local);
+		free(p->out);
+		free(p->ids);
+		free(p->ntok);
+	}
+	free(r->parts);
+	ck_vocab_free(r->vocab);
+	ck_vocab_free(r->lb.names);
+	ck_meta_free(&r->from_meta);
+	free(r->docs);
+	free(r->row);
+	free(r->ids);
+	free(r->lengths);
+	free(r->y);
+	free(r->ntok);
 }
 
 /* The default row length from the --vocab-from file: its x width, or a
@@ -1043,6 +1070,9 @@ int main(int argc, char **argv)
 		text_close(&r);
 	} else {
 		if (!r.streaming) {
+			reserve(&r.ids, &r.ids_cap, 1, sizeof *r.ids);
+			reserve(&r.lengths, &r.docs_alloc, 1, sizeof *r.lengths);
+			reserve(&r.ntok, &r.ntok_alloc, 1, sizeof *r.ntok);
 			if (!r.L)
 				r.L = r.longest < 1 ? 1 : r.longest < DEFAULT_MAXLEN_CAP ? r.longest
 				                                                        : DEFAULT_MAXLEN_CAP;
@@ -1069,8 +1099,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %zu documents, %" PRId64 " tokens, vocabulary of %zu\n",
 		        r.ndocs, r.tokens, ck_vocab_size(r.vocab));
 	free(remap);
-	free(cmdline);
+	run_free(&r);
 done:
+	free(cmdline);
 	if (fclose(stdout) != 0)
 		die("write error on standard output: %s", strerror(errno));
 	return 0;
