@@ -148,7 +148,8 @@ size_t ck_vocab_size(const ck_vocab *v);
 int64_t ck_vocab_add(ck_vocab *v, const char *tok, size_t len, int64_t count, ck_err *err);
 /* The id of tok[0..len), or -1 if absent. */
 int64_t ck_vocab_find(const ck_vocab *v, const char *tok, size_t len);
-/* The bytes of id (NUL-terminated; *len if not NULL) and its count. */
+/* The bytes of id (NUL-terminated; *len if not NULL), valid until the next
+ * ck_vocab_add, and its count. */
 const char *ck_vocab_token(const ck_vocab *v, int64_t id, size_t *len);
 int64_t ck_vocab_count(const ck_vocab *v, int64_t id);
 /* Renumbers: "<pad>", "<unk>", then the tokens with count >= min_count by

@@ -249,6 +249,26 @@ make_corpus() {
 	[ ! -e odd.tnz ]
 }
 
+@test "--vocab-from a model: its vocabulary, classes and input length" {
+	# A file with a token model's metadata (cnn-train writes the same keys).
+	"$py" - "$top/tools" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import tnz
+tnz.save("model.tnz", {"0.embedding.weight": np.zeros((4, 2), np.float32)},
+         {"arch": "embedding 2; globalmaxpool; dense 2", "input_kind": "tokens",
+          "input_shape": "5", "vocab": "<pad>\n<unk>\nbom\nruim\n", "classes": "neg\npos\n"})
+PY
+	printf 'pos\tbom bom novo\nneg\truim\n' >new.tsv
+	tokenize --label-field 1 --vocab-from model.tnz -o new.tnz new.tsv
+	run show new.tnz
+	[ "${lines[0]}" = "x int32 [2, 5] 2 2 1 0 0 3 0 0 0 0" ]
+	[ "${lines[1]}" = "lengths int32 [2] 3 1" ]
+	[ "${lines[2]}" = "y int32 [2] 1 0" ]
+	[[ "$output" == *"classes neg|pos|"* ]]
+}
+
 @test "standard input, several files, -o -" {
 	printf 'um dois\n' >a.txt
 	printf 'três\n' | tokenize --text a.txt - >out.txt
