@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "text.h"
 #include "tnz.h"
 
 #define CK_EMBED_PAD "<pad>"
@@ -189,6 +190,11 @@ int ck_w2v_corpus_end_sentence(ck_w2v_corpus *c, ck_err *err);
  * `lengths` (N) optional, metadata `vocab` required), one sentence each,
  * by word: padding (id 0) and unknown words (id 1) are left out. */
 int ck_w2v_corpus_add_tnz(ck_w2v_corpus *c, const ck_tnz *t, ck_err *err);
+/* Appends one document of raw text (a line without its line end) as one
+ * sentence, tokenised by ck_tokenize with opts, as `tokenize` does.
+ * *invalid (if not NULL) counts invalid UTF-8 sequences (see text.h). */
+int ck_w2v_corpus_add_text(ck_w2v_corpus *c, const ck_tok_opts *opts, const char *text,
+                           size_t len, size_t *invalid, ck_err *err);
 /* Tokens pushed so far (sentence ends not counted). */
 int64_t ck_w2v_corpus_tokens(const ck_w2v_corpus *c);
 
