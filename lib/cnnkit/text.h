@@ -45,6 +45,7 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "tnz.h" /* ck_meta */
 
 /* ---- UTF-8 (lib/utf8.c) -------------------------------------------------- */
 
