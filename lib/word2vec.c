@@ -220,6 +220,7 @@ int ck_w2v_corpus_add_tnz(ck_w2v_corpus *c, const ck_tnz *t, ck_err *err)
 		}
 		p = nl ? nl + 1 : end;
 	}
+	/* Everything is checked before the first token goes in. */
 	const int32_t *ids = x->data, *lens = len ? len->data : NULL;
 	for (int64_t n = 0; n < N; n++) {
 		int64_t m = lens ? lens[n] : L;
@@ -228,14 +229,18 @@ int ck_w2v_corpus_add_tnz(ck_w2v_corpus *c, const ck_tnz *t, ck_err *err)
 			return ck_err_set(err, "lengths[%" PRId64 "] = %" PRId64 ": expected 0 to %" PRId64,
 			                  n, m, L);
 		}
-		for (int64_t k = 0; k < m; k++) {
-			int32_t id = ids[n * L + k];
-			if (id < 0 || id >= nv) {
+		for (int64_t k = 0; k < m; k++)
+			if (ids[n * L + k] < 0 || ids[n * L + k] >= nv) {
 				free(map);
 				return ck_err_set(err, "x[%" PRId64 ",%" PRId64 "] = %d: not in the vocabulary "
-				                  "of %" PRId64 " words", n, k, id, nv);
+				                  "of %" PRId64 " words", n, k, ids[n * L + k], nv);
 			}
-			if (map[id] >= 0 && ck_w2v_corpus_push(c, map[id], err) < 0) {
+	}
+	for (int64_t n = 0; n < N; n++) {
+		int64_t m = lens ? lens[n] : L;
+		for (int64_t k = 0; k < m; k++) {
+			int32_t w = map[ids[n * L + k]];
+			if (w >= 0 && ck_w2v_corpus_push(c, w, err) < 0) {
 				free(map);
 				return -1;
 			}
