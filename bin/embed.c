@@ -199,13 +199,16 @@ static void parse_args(args *a, int argc, char **argv, const int *allowed)
 {
 	opterr = 0;
 	optind = 1;
-	int c;
-	while ((c = getopt_long(argc, argv, ":o:m:k:q", longopts, NULL)) != -1) {
+	int c, idx = -1;
+	while ((c = getopt_long(argc, argv, ":o:m:k:q", longopts, &idx)) != -1) {
 		int ok = c == OPT_HELP || c == OPT_VERSION || c == ':' || c == '?';
 		for (const int *p = allowed; *p; p++)
 			ok |= *p == c;
+		if (!ok && idx >= 0)
+			usage_error("%s does not take --%s", a->cmd, longopts[idx].name);
 		if (!ok)
-			usage_error("embed %s does not take %s", a->cmd, argv[optind - 1]);
+			usage_error("%s does not take -%c", a->cmd, c);
+		idx = -1;
 		switch (c) {
 		case 'o': a->out = optarg; break;
 		case 'm': a->model = optarg; break;
