@@ -188,7 +188,8 @@ int ck_w2v_corpus_push(ck_w2v_corpus *c, int32_t id, ck_err *err);
 int ck_w2v_corpus_end_sentence(ck_w2v_corpus *c, ck_err *err);
 /* Appends every document of a token dataset (`x` (N,L) integer ids,
  * `lengths` (N) optional, metadata `vocab` required), one sentence each,
- * by word: padding (id 0) and unknown words (id 1) are left out. */
+ * by word: padding (id 0) and unknown words (id 1) are left out. Ids and
+ * lengths are checked before any token is added. */
 int ck_w2v_corpus_add_tnz(ck_w2v_corpus *c, const ck_tnz *t, ck_err *err);
 /* Appends one document of raw text (a line without its line end) as one
  * sentence, tokenised by ck_tokenize with opts, as `tokenize` does.
