@@ -10,7 +10,7 @@
  *     ... loss backward writes dlogits (n, K) ...
  *     ck_model_zero_grad(m);
  *     ck_model_backward(m, dlogits, n);
- *     ... optimiser over ck_model_trainable() ...
+ *     ... optimiser over the trainable ck_model_param(m, i) ...
  *     ck_model_constrain(m);
  *
  * Memory: parameters, gradients and every activation buffer are allocated by
@@ -64,8 +64,14 @@ void ck_model_init(ck_model *m, uint64_t seed);
  * same layout (zero where not trainable). */
 float *ck_model_params(ck_model *m, size_t *count);
 float *ck_model_grads(ck_model *m);
-/* Pointer to parameter i of ck_arch.params inside the block. */
+/* Pointer to parameter i of ck_arch.params inside the block, its gradient,
+ * and its offset in floats from the start of either block (for optimiser
+ * state laid out like the parameters). An optimiser steps only the
+ * parameters with ck_arch.params[i].trainable set: buffers and frozen
+ * embeddings must not see weight decay. */
 float *ck_model_param(ck_model *m, int i);
+float *ck_model_grad(ck_model *m, int i);
+size_t ck_model_param_offset(const ck_model *m, int i);
 
 /* Allocates the buffers for batches of up to max_batch examples and sets the
  * thread count the kernels use (their results depend on it, bit for bit).
@@ -86,6 +92,12 @@ const float *ck_model_forward(ck_model *m, const void *x, const int32_t *lengths
  * n). Gradients ADD into ck_model_grads. */
 void ck_model_backward(ck_model *m, const float *dout, int n);
 void ck_model_zero_grad(ck_model *m);
+
+/* Input gradients, for tests and saliency: with on = 1 before ck_model_plan,
+ * each backward also writes the gradient w.r.t. the f32 input, (n, input
+ * size), returned by ck_model_input_grad (NULL when off or for token ids). */
+void ck_model_set_input_grad(ck_model *m, int on);
+const float *ck_model_input_grad(const ck_model *m);
 /* After an optimiser step: max-norm constraints (dense maxnorm=) and the
  * padding row 0 of embeddings kept at zero. */
 void ck_model_constrain(ck_model *m);

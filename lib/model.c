@@ -1,0 +1,551 @@
+/* model.c: a network built from an architecture: parameters in one block
+ * carved by the arch's parameter table, buffers planned once per batch size,
+ * forward and backward over the layers (the kinds live in lib/layer_*.c). */
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "model_internal.h"
+
+struct ck_model {
+	ck_arch arch;
+	ck_model_input input_kind;
+	int64_t input_size, output_size;
+
+	float *params, *grads; /* arch.total_params floats each */
+	size_t *param_off;     /* (arch.nparams): where each parameter starts */
+
+	ck_layer *layers;      /* (arch.nlayers) */
+	int nrun;              /* layers run by forward: all but a final softmax/sigmoid layer */
+	ck_arch_act final_act; /* applied by predict only */
+	int64_t act_channels, act_inner; /* its layout over the output */
+
+	/* Planned by ck_model_plan. */
+	int max_batch, nthreads;
+	int want_input_grad;
+	void *arena;   /* every activation, gradient and saved buffer */
+	float *dx;     /* (max_batch, input size) input gradient, or NULL */
+	float *ws;     /* kernel workspace */
+	float *scratch;
+	float *probs;  /* (max_batch, K): predict's output */
+
+	/* The last forward, for backward. */
+	int last_n, last_training;
+	const int32_t *last_lengths;
+};
+
+void *ck_arena_take(ck_arena *a, size_t bytes)
+{
+	size_t at = a->used;
+	a->used += (bytes + 63) & ~(size_t)63;
+	return a->base ? a->base + at : NULL;
+}
+
+static const ck_layer_ops *ops_for(ck_arch_kind kind)
+{
+	switch (kind) {
+	case CK_ARCH_CONV: return &ck_layer_conv_ops;
+	case CK_ARCH_CONV1D: return &ck_layer_conv1d_ops;
+	case CK_ARCH_MAXPOOL: return &ck_layer_maxpool_ops;
+	case CK_ARCH_AVGPOOL: return &ck_layer_avgpool_ops;
+	case CK_ARCH_GLOBALMAXPOOL: return &ck_layer_globalmaxpool_ops;
+	case CK_ARCH_GLOBALAVGPOOL: return &ck_layer_globalavgpool_ops;
+	case CK_ARCH_FLATTEN: return &ck_layer_flatten_ops;
+	case CK_ARCH_DENSE: return &ck_layer_dense_ops;
+	case CK_ARCH_EMBEDDING: return &ck_layer_embedding_ops;
+	case CK_ARCH_BATCHNORM: return &ck_layer_batchnorm_ops;
+	case CK_ARCH_DROPOUT: return &ck_layer_dropout_ops;
+	case CK_ARCH_ACTIVATION: return &ck_layer_activation_ops;
+	case CK_ARCH_RESIDUAL: return &ck_layer_residual_ops;
+	case CK_ARCH_END: return &ck_layer_end_ops;
+	}
+	return NULL;
+}
+
+static double now(void)
+{
+#ifdef _OPENMP
+	return omp_get_wtime();
+#else
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
+}
+
+static int64_t shape_size(const ck_arch_shape *s)
+{
+	int64_t n = 1;
+	for (int i = 0; i < s->rank; i++)
+		n *= s->dim[i];
+	return n;
+}
+
+/* Floats per example of a layer's output; a conv1d with several widths
+ * holds all its branches. */
+static int64_t out_size(const ck_arch_layer *l)
+{
+	if (l->kind == CK_ARCH_CONV1D) {
+		int64_t steps = 0;
+		for (int b = 0; b < l->conv1d.nwidths; b++)
+			steps += l->conv1d.out_len[b];
+		return steps * l->conv1d.filters;
+	}
+	return shape_size(&l->out);
+}
+
+static ck_arch_act fused_act(const ck_arch_layer *l)
+{
+	switch (l->kind) {
+	case CK_ARCH_CONV: return l->conv.act;
+	case CK_ARCH_CONV1D: return l->conv1d.act;
+	case CK_ARCH_DENSE: return l->dense.act;
+	default: return (ck_arch_act){CK_ARCH_ACT_LINEAR, 0};
+	}
+}
+
+static int is_final_act(ck_arch_act_kind k)
+{
+	return k == CK_ARCH_ACT_SOFTMAX || k == CK_ARCH_ACT_SIGMOID;
+}
+
+static void setup_layers(ck_model *m)
+{
+	const ck_arch *a = &m->arch;
+	float *p[2 * CK_ARCH_MAX_WIDTHS + 4], *g[2 * CK_ARCH_MAX_WIDTHS + 4];
+	for (int i = 0; i < a->nlayers; i++) {
+		ck_layer *L = &m->layers[i];
+		const ck_arch_layer *l = &a->layers[i];
+		L->ops = ops_for(l->kind);
+		L->arch = l;
+		L->index = i;
+		L->in_size = i ? m->layers[i - 1].out_size : m->input_size;
+		L->out_size = out_size(l);
+		L->act = fused_act(l);
+		ck_act_layout(&l->out, &L->act_channels, &L->act_inner);
+		if (l->kind == CK_ARCH_CONV1D) /* rows of F across the branches */
+			L->act_channels = l->conv1d.filters, L->act_inner = 1;
+		if (l->kind == CK_ARCH_END)
+			L->end.start = &m->layers[l->block.match];
+		for (int k = 0; k < l->nparams; k++) {
+			p[k] = m->params + m->param_off[l->first_param + k];
+			g[k] = m->grads + m->param_off[l->first_param + k];
+		}
+		if (L->ops->bind)
+			L->ops->bind(L, p, g);
+	}
+
+	/* The final softmax or sigmoid: a layer of its own is not run, a word on
+	 * the last layer is not applied; predict applies either. */
+	m->nrun = a->nlayers;
+	m->final_act = (ck_arch_act){CK_ARCH_ACT_LINEAR, 0};
+	const ck_arch_layer *last = &a->layers[a->nlayers - 1];
+	ck_layer *Llast = &m->layers[a->nlayers - 1];
+	if (last->kind == CK_ARCH_ACTIVATION && is_final_act(last->act.kind)) {
+		m->final_act = last->act;
+		m->nrun = a->nlayers - 1;
+	} else if (is_final_act(Llast->act.kind)) {
+		m->final_act = Llast->act;
+		Llast->act = (ck_arch_act){CK_ARCH_ACT_LINEAR, 0};
+	}
+	m->act_channels = Llast->act_channels;
+	m->act_inner = Llast->act_inner;
+}
+
+ck_model *ck_model_create(const char *arch, const int64_t *input_shape, int input_rank,
+                          int64_t vocab_size, ck_err *err)
+{
+	ck_model *m = calloc(1, sizeof *m);
+	if (!m) {
+		ck_err_set(err, "out of memory");
+		return NULL;
+	}
+	if (ck_arch_parse(arch, &m->arch, err) < 0 ||
+	    ck_arch_infer(&m->arch, input_shape, input_rank, vocab_size, err) < 0)
+		goto fail;
+	if (m->arch.nlayers == 0) {
+		ck_err_set(err, "the architecture has no layers");
+		goto fail;
+	}
+	const ck_arch *a = &m->arch;
+	m->input_kind = vocab_size > 0 ? CK_INPUT_TOKENS : CK_INPUT_F32;
+	m->input_size = shape_size(&a->input);
+	m->output_size = shape_size(&a->layers[a->nlayers - 1].out);
+
+	size_t total = (size_t)a->total_params;
+	m->params = calloc(total ? total : 1, sizeof(float));
+	m->grads = calloc(total ? total : 1, sizeof(float));
+	m->param_off = calloc((size_t)a->nparams + 1, sizeof(size_t));
+	m->layers = calloc((size_t)a->nlayers, sizeof *m->layers);
+	if (!m->params || !m->grads || !m->param_off || !m->layers) {
+		ck_err_set(err, "out of memory for %lld parameters", (long long)a->total_params);
+		goto fail;
+	}
+	size_t off = 0;
+	for (int i = 0; i < a->nparams; i++) {
+		m->param_off[i] = off;
+		off += (size_t)a->params[i].count;
+	}
+	setup_layers(m);
+	m->nthreads = 1;
+	return m;
+fail:
+	ck_model_free(m);
+	return NULL;
+}
+
+void ck_model_free(ck_model *m)
+{
+	if (!m)
+		return;
+	ck_arch_free(&m->arch);
+	free(m->params);
+	free(m->grads);
+	free(m->param_off);
+	free(m->layers);
+	free(m->arena);
+	free(m);
+}
+
+const ck_arch *ck_model_arch(const ck_model *m)
+{
+	return &m->arch;
+}
+
+ck_model_input ck_model_input_kind(const ck_model *m)
+{
+	return m->input_kind;
+}
+
+int64_t ck_model_input_size(const ck_model *m)
+{
+	return m->input_size;
+}
+
+int64_t ck_model_output_size(const ck_model *m)
+{
+	return m->output_size;
+}
+
+ck_arch_act_kind ck_model_final_act(const ck_model *m)
+{
+	return m->final_act.kind;
+}
+
+/* ---- parameters ----------------------------------------------------------------- */
+
+/* Weight and bias of conv, conv1d and dense as PyTorch's reset_parameters:
+ * both U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = the weight's size per
+ * output unit. */
+void ck_model_init(ck_model *m, uint64_t seed)
+{
+	const ck_arch *a = &m->arch;
+	ck_rng rng;
+	ck_rng_seed(&rng, seed);
+	for (int i = 0; i < a->nparams; i++) {
+		const ck_arch_param *prm = &a->params[i];
+		const ck_arch_layer *l = &a->layers[prm->layer];
+		float *w = m->params + m->param_off[i];
+		size_t n = (size_t)prm->count;
+		int k = i - l->first_param; /* which of the layer's parameters */
+		switch (l->kind) {
+		case CK_ARCH_CONV:
+			ck_init_torch_default(w, n, l->conv.c * l->conv.kh * l->conv.kw, &rng);
+			break;
+		case CK_ARCH_CONV1D: {
+			int b = l->conv1d.bias ? k / 2 : k; /* the branch */
+			ck_init_torch_default(w, n, l->conv1d.widths[b] * l->conv1d.c, &rng);
+			break;
+		}
+		case CK_ARCH_DENSE: ck_init_torch_default(w, n, l->dense.in, &rng); break;
+		case CK_ARCH_EMBEDDING:
+			ck_init_normal(w, n, 1.0f, &rng);
+			memset(w, 0, (size_t)l->embedding.dim * sizeof *w); /* padding row 0 */
+			break;
+		case CK_ARCH_BATCHNORM: {
+			/* weight 1, bias 0, running_mean 0, running_var 1 */
+			float v = (k == 0 || k == 3) ? 1.0f : 0.0f;
+			for (size_t j = 0; j < n; j++)
+				w[j] = v;
+			break;
+		}
+		default: break;
+		}
+	}
+}
+
+float *ck_model_params(ck_model *m, size_t *count)
+{
+	if (count)
+		*count = (size_t)m->arch.total_params;
+	return m->params;
+}
+
+float *ck_model_grads(ck_model *m)
+{
+	return m->grads;
+}
+
+float *ck_model_param(ck_model *m, int i)
+{
+	return m->params + m->param_off[i];
+}
+
+float *ck_model_grad(ck_model *m, int i)
+{
+	return m->grads + m->param_off[i];
+}
+
+size_t ck_model_param_offset(const ck_model *m, int i)
+{
+	return m->param_off[i];
+}
+
+void ck_model_zero_grad(ck_model *m)
+{
+	memset(m->grads, 0, (size_t)m->arch.total_params * sizeof(float));
+}
+
+void ck_model_constrain(ck_model *m)
+{
+	for (int i = 0; i < m->arch.nlayers; i++) {
+		ck_layer *L = &m->layers[i];
+		const ck_arch_layer *l = L->arch;
+		if (l->kind == CK_ARCH_DENSE && l->dense.maxnorm > 0) {
+			/* Each unit's incoming weights: a row of (UNITS,IN). */
+			for (int u = 0; u < l->dense.units; u++) {
+				float *row = L->dense.weight + (size_t)u * l->dense.in;
+				double ss = 0.0;
+				for (int64_t j = 0; j < l->dense.in; j++)
+					ss += (double)row[j] * row[j];
+				double norm = sqrt(ss);
+				if (norm > l->dense.maxnorm) {
+					float s = (float)(l->dense.maxnorm / norm);
+					for (int64_t j = 0; j < l->dense.in; j++)
+						row[j] *= s;
+				}
+			}
+		} else if (l->kind == CK_ARCH_EMBEDDING) {
+			memset(L->embedding.weight, 0, (size_t)l->embedding.dim * sizeof(float));
+		}
+	}
+}
+
+/* ---- planning ------------------------------------------------------------------- */
+
+/* Hands out every buffer from the arena (counting only when a->base is
+ * NULL); returns the workspace and scratch sizes in floats. */
+static void carve(ck_model *m, ck_arena *a, int max_batch, int nthreads, size_t *ws,
+                  size_t *scratch)
+{
+	size_t rows = (size_t)max_batch;
+	*ws = *scratch = 0;
+	m->dx = NULL;
+	if (m->want_input_grad && m->input_kind == CK_INPUT_F32)
+		m->dx = ck_arena_take(a, rows * (size_t)m->input_size * sizeof(float));
+	m->probs = ck_arena_take(a, rows * (size_t)m->output_size * sizeof(float));
+	for (int i = 0; i < m->nrun; i++) {
+		ck_layer *L = &m->layers[i];
+		size_t bytes = rows * (size_t)L->out_size * sizeof(float);
+		L->din = i ? m->layers[i - 1].dout : m->dx;
+		if (L->ops->view) {
+			L->out_buf = NULL;
+			L->dout = L->din ? L->din : ck_arena_take(a, bytes);
+		} else {
+			L->out_buf = ck_arena_take(a, bytes);
+			L->dout = ck_arena_take(a, bytes);
+		}
+		L->out = L->out_buf;
+		if (L->ops->plan)
+			L->ops->plan(L, a, max_batch, nthreads, ws);
+		/* The gradient through a fused activation, and a first-layer
+		 * batchnorm's unwanted input gradient, go to scratch. */
+		if (L->act.kind != CK_ARCH_ACT_LINEAR && rows * (size_t)L->out_size > *scratch)
+			*scratch = rows * (size_t)L->out_size;
+		if (L->arch->kind == CK_ARCH_BATCHNORM && !L->din &&
+		    rows * (size_t)L->in_size > *scratch)
+			*scratch = rows * (size_t)L->in_size;
+	}
+	/* Backward stops below the first layer that has a trainable parameter
+	 * or passes a gradient to the input: nothing before it wants one. */
+	int wanted = m->dx != NULL;
+	for (int i = 0; i < m->nrun; i++) {
+		const ck_arch_layer *l = m->layers[i].arch;
+		for (int k = 0; k < l->nparams; k++)
+			wanted |= m->arch.params[l->first_param + k].trainable;
+		m->layers[i].needs_backward = wanted;
+	}
+	m->ws = ck_arena_take(a, *ws * sizeof(float));
+	m->scratch = ck_arena_take(a, *scratch * sizeof(float));
+}
+
+int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err)
+{
+	if (max_batch < 1)
+		return ck_err_set(err, "batch size %d: expected at least 1", max_batch);
+	if (nthreads < 1)
+		return ck_err_set(err, "thread count %d: expected at least 1", nthreads);
+	/* Every kernel indexes a batch with int: rows * values must fit. */
+	for (int i = 0; i < m->arch.nlayers; i++)
+		if ((double)max_batch * (double)m->layers[i].out_size > (double)INT32_MAX)
+			return ck_err_set(err, "batch size %d is too large: layer %d would hold more "
+			                  "than 2^31 values", max_batch, i + 1);
+	size_t ws, scratch;
+	ck_arena count = {NULL, 0};
+	carve(m, &count, max_batch, nthreads, &ws, &scratch);
+	void *block = aligned_alloc(64, count.used ? count.used : 64);
+	if (!block)
+		return ck_err_set(err, "out of memory for %zu bytes of buffers for batches of %d",
+		                  count.used, max_batch);
+	free(m->arena);
+	m->arena = block;
+	ck_arena take = {block, 0};
+	carve(m, &take, max_batch, nthreads, &ws, &scratch);
+	m->max_batch = max_batch;
+	m->nthreads = nthreads;
+	m->last_n = 0;
+	return 0;
+}
+
+void ck_model_set_input_grad(ck_model *m, int on)
+{
+	m->want_input_grad = on;
+}
+
+const float *ck_model_input_grad(const ck_model *m)
+{
+	return m->dx;
+}
+
+/* ---- forward, backward ------------------------------------------------------------ */
+
+/* The kernels that thread through OpenMP's default team use the planned
+ * count; the caller's setting is restored after. */
+static int threads_enter(const ck_model *m)
+{
+#ifdef _OPENMP
+	int saved = omp_get_max_threads();
+	omp_set_num_threads(m->nthreads);
+	return saved;
+#else
+	return 1;
+#endif
+}
+
+static void threads_leave(int saved)
+{
+#ifdef _OPENMP
+	omp_set_num_threads(saved);
+#else
+	(void)saved;
+#endif
+}
+
+static ck_pass make_pass(const ck_model *m, int n, int training, uint64_t seed,
+                         const int32_t *lengths)
+{
+	const ck_arch_shape *in = &m->arch.input;
+	int sequence = m->input_kind == CK_INPUT_TOKENS || in->rank == 2;
+	return (ck_pass){
+		.n = n, .max_batch = m->max_batch, .training = training, .seed = seed,
+		.lengths = lengths, .input_len = sequence ? in->dim[0] : 0,
+		.nthreads = m->nthreads, .ws = m->ws, .scratch = m->scratch,
+	};
+}
+
+const float *ck_model_forward(ck_model *m, const void *x, const int32_t *lengths, int n,
+                              int training, uint64_t seed)
+{
+	assert(m->arena && "ck_model_plan first");
+	assert(n >= 1 && n <= m->max_batch);
+	int saved = threads_enter(m);
+	ck_pass p = make_pass(m, n, training, seed, lengths);
+	const float *in = x;
+	for (int i = 0; i < m->nrun; i++) {
+		ck_layer *L = &m->layers[i];
+		double t0 = now();
+		L->in = in;
+		if (L->ops->view)
+			L->out = (float *)in;
+		else
+			L->out = L->out_buf;
+		if (L->ops->forward)
+			L->ops->forward(L, &p);
+		ck_layer_act_forward(L, n);
+		L->fwd_time = now() - t0;
+		in = L->out;
+	}
+	threads_leave(saved);
+	m->last_n = n;
+	m->last_training = training;
+	m->last_lengths = lengths;
+	return in;
+}
+
+/* The gradient w.r.t. the kernel's output: dout itself, or through the
+ * fused activation into scratch. */
+static const float *through_act(ck_layer *L, const ck_pass *p)
+{
+	if (L->act.kind == CK_ARCH_ACT_LINEAR)
+		return L->dout;
+	size_t count = (size_t)p->n * L->out_size;
+	memset(p->scratch, 0, count * sizeof(float));
+	int64_t outer = (int64_t)p->n * L->out_size / (L->act_channels * L->act_inner);
+	ck_act_backward(&L->act, p->scratch, L->dout, L->out, outer, L->act_channels, L->act_inner);
+	return p->scratch;
+}
+
+void ck_model_backward(ck_model *m, const float *dout, int n)
+{
+	assert(m->last_training && m->last_n == n && "backward needs a training forward of n");
+	if (m->nrun == 0)
+		return;
+	int saved = threads_enter(m);
+	ck_pass p = make_pass(m, n, 1, 0, m->last_lengths);
+	if (m->dx)
+		memset(m->dx, 0, (size_t)n * m->input_size * sizeof(float));
+	for (int i = 0; i < m->nrun; i++) {
+		ck_layer *L = &m->layers[i];
+		memset(L->dout, 0, (size_t)n * L->out_size * sizeof(float));
+	}
+	ck_layer *last = &m->layers[m->nrun - 1];
+	memcpy(last->dout, dout, (size_t)n * last->out_size * sizeof(float));
+	for (int i = m->nrun - 1; i >= 0; i--) {
+		ck_layer *L = &m->layers[i];
+		if (!L->needs_backward) {
+			L->bwd_time = 0;
+			continue;
+		}
+		double t0 = now();
+		if (L->ops->backward)
+			L->ops->backward(L, through_act(L, &p), &p);
+		L->bwd_time = now() - t0;
+	}
+	threads_leave(saved);
+}
+
+const float *ck_model_predict(ck_model *m, const void *x, const int32_t *lengths, int n)
+{
+	const float *logits = ck_model_forward(m, x, lengths, n, 0, 0);
+	if (m->final_act.kind == CK_ARCH_ACT_LINEAR)
+		return logits;
+	int64_t outer = (int64_t)n * m->output_size / (m->act_channels * m->act_inner);
+	ck_act_forward(&m->final_act, m->probs, logits, outer, m->act_channels, m->act_inner);
+	return m->probs;
+}
+
+int ck_model_layer_times(const ck_model *m, double *fwd, double *bwd, int cap)
+{
+	for (int i = 0; i < m->arch.nlayers && i < cap; i++) {
+		if (fwd)
+			fwd[i] = m->layers[i].fwd_time;
+		if (bwd)
+			bwd[i] = m->layers[i].bwd_time;
+	}
+	return m->arch.nlayers;
+}
