@@ -93,9 +93,62 @@ int tnz_check_name(const char *name, const char *what, ck_err *err);
 int tnz_check_shape(const char *name, int dtype, int rank, const int64_t *dims, int rows_known,
                     uint64_t *row_bytes, ck_err *err);
 
+/* Appends a tensor whose fields are already set (data owned by t from now
+ * on) to the stream; the caller has checked name and shape. */
+ck_tensor *tnz_push_tensor(ck_tnz *t, const ck_tensor *x, ck_err *err);
+
 /* Filter 1 of section 4.4 over one chunk of n bytes of s-byte elements:
  * byte j of element i goes to j*e + i (e = n / s). dst and src do not overlap. */
 void tnz_shuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t s);
 void tnz_unshuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t s);
+
+/* Threads to use for a requested count (0 = every core; 1 without OpenMP). */
+int tnz_threads(int threads);
+
+/* ---- the chunk codec (tnz_codec.c) ---- */
+
+/* One chunk on the writer's side: raw bytes in, a DATA record out. The
+ * record is head (frame + DATA prefix), payload, crc. */
+typedef struct tnz_wchunk {
+	unsigned char *raw;  /* cap bytes: the chunk as given */
+	unsigned char *shuf; /* cap bytes: the shuffled chunk (filter 1), or NULL */
+	unsigned char *zbuf; /* zcap bytes: deflate output (level > 0), or NULL */
+	size_t cap, scap, zcap, len;
+	unsigned char head[TNZ_FRAME_HEAD + TNZ_DATA_PREFIX];
+	const unsigned char *payload; /* raw, shuf or zbuf */
+	size_t payload_len;
+	unsigned char crc[TNZ_FRAME_CRC];
+} tnz_wchunk;
+
+/* Allocates the buffers the chunk needs for cap raw bytes with this filter
+ * and level (kept across calls; grows only). */
+int tnz_wchunk_reserve(tnz_wchunk *c, size_t cap, int filter, int level, ck_err *err);
+/* Builds the record of c->raw[0..len): shuffle (filter 1), deflate at level
+ * (codec 0 when level is 0 or deflate does not make it smaller), CRC. Never
+ * fails once reserved. Thread-safe across distinct chunks. */
+void tnz_wchunk_encode(tnz_wchunk *c, size_t esize, int filter, int level);
+void tnz_wchunk_free(tnz_wchunk *c);
+
+/* One chunk on the reader's side: a DATA record read, its bytes decoded. */
+typedef struct tnz_rchunk {
+	unsigned char frame[TNZ_FRAME_HEAD]; /* tag and length, for the CRC */
+	unsigned char *body;                 /* the DATA body, len bytes */
+	size_t len, body_cap;
+	uint32_t crc;    /* the record's stored CRC */
+	uint64_t offset; /* of the record in the stream */
+	unsigned char *out, *tmp; /* decoded / inflated-before-unshuffle bytes */
+	size_t out_cap, tmp_cap;
+	const unsigned char *data; /* the decoded chunk: body + 8, out or tmp */
+	size_t raw;                /* its size (from the prefix) */
+	ck_err err;
+	int failed;
+} tnz_rchunk;
+
+/* Checks the CRC and the DATA prefix, and if decode is set inflates (never
+ * past raw bytes; buffers grow with what inflate produces) and unshuffles.
+ * Messages name the tensor and the record offset. Thread-safe across
+ * distinct chunks; on failure sets c->failed and c->err and returns -1. */
+int tnz_rchunk_decode(tnz_rchunk *c, const char *name, size_t esize, int filter, int decode);
+void tnz_rchunk_free(tnz_rchunk *c);
 
 #endif

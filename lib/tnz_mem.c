@@ -228,6 +228,26 @@ ck_tensor *ck_tnz_add(ck_tnz *t, const char *name, ck_dtype dtype, int rank,
 		ck_err_set(err, "tensor \"%s\": too large for this machine", name);
 		return NULL;
 	}
+	/* Never a NULL data pointer, even for an empty tensor. */
+	void *buf = data ? malloc(nbytes ? nbytes : 1) : calloc(nbytes ? nbytes : 1, 1);
+	if (!buf) {
+		ck_err_set(err, "tensor \"%s\": out of memory (%" PRIu64 " bytes)", name, nbytes);
+		return NULL;
+	}
+	if (data && nbytes)
+		memcpy(buf, data, nbytes);
+	ck_tensor x = {.dtype = dtype, .rank = rank, .data = buf, .nbytes = (size_t)nbytes};
+	memcpy(x.name, name, strlen(name) + 1);
+	for (int i = 0; i < rank; i++)
+		x.dims[i] = dims[i];
+	ck_tensor *added = tnz_push_tensor(t, &x, err);
+	if (!added)
+		free(buf);
+	return added;
+}
+
+ck_tensor *tnz_push_tensor(ck_tnz *t, const ck_tensor *x, ck_err *err)
+{
 	if (t->count == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 8;
 		ck_tensor *tensors = realloc(t->tensors, cap * sizeof *tensors);
@@ -238,24 +258,8 @@ ck_tensor *ck_tnz_add(ck_tnz *t, const char *name, ck_dtype dtype, int rank,
 		t->tensors = tensors;
 		t->cap = cap;
 	}
-	/* Never a NULL data pointer, even for an empty tensor. */
-	void *buf = data ? malloc(nbytes ? nbytes : 1) : calloc(nbytes ? nbytes : 1, 1);
-	if (!buf) {
-		ck_err_set(err, "tensor \"%s\": out of memory (%" PRIu64 " bytes)", name, nbytes);
-		return NULL;
-	}
-	if (data && nbytes)
-		memcpy(buf, data, nbytes);
-	ck_tensor *x = &t->tensors[t->count++];
-	memset(x, 0, sizeof *x);
-	memcpy(x->name, name, strlen(name) + 1);
-	x->dtype = dtype;
-	x->rank = rank;
-	for (int i = 0; i < rank; i++)
-		x->dims[i] = dims[i];
-	x->data = buf;
-	x->nbytes = (size_t)nbytes;
-	return x;
+	t->tensors[t->count] = *x;
+	return &t->tensors[t->count++];
 }
 
 int ck_tnz_remove(ck_tnz *t, const char *name)

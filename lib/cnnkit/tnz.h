@@ -65,7 +65,8 @@ int64_t ck_tensor_numel(const ck_tensor *t);
 /* Bytes of one row: product of dims[1..] times the element size (the
  * element size for rank 0). */
 size_t ck_tensor_row_bytes(const ck_tensor *t);
-/* "(60000, 1, 28, 28)" into buf. */
+/* "(60000, 1, 28, 28)" into buf, numpy style: "(5,)" for rank 1, "()" for
+ * rank 0, "?" for an unknown (negative) dimension; cut to fit cap. */
 void ck_tensor_shape_str(const ck_tensor *t, char *buf, size_t cap);
 
 /* A whole stream in memory: its metadata and its tensors (same-name tensors
@@ -76,12 +77,15 @@ typedef struct ck_tnz {
 	size_t count, cap;
 } ck_tnz;
 
-/* Reads a whole stream; path "-" is standard input. threads 0 = all. */
+/* Reads a whole stream; path "-" is standard input. threads 0 = all. *out
+ * need not be initialised: it is overwritten, and left empty on failure.
+ * Memory grows with the data that arrives, never from a header's claims. */
 int ck_tnz_load(ck_tnz *out, const char *path, int threads, ck_err *err);
 /* The tensor called name, or NULL. */
 ck_tensor *ck_tnz_find(const ck_tnz *t, const char *name);
 /* Adds a tensor (name must be new) with the given shape; its data is a copy
- * of data, or zeroed when data is NULL. Returns it, or NULL on error. */
+ * of data, or zeroed when data is NULL. Returns it, or NULL on error. The
+ * pointer is valid until the next ck_tnz_add or ck_tnz_remove. */
 ck_tensor *ck_tnz_add(ck_tnz *t, const char *name, ck_dtype dtype, int rank,
                       const int64_t *dims, const void *data, ck_err *err);
 /* Removes the tensor called name; returns 1 if it was there. */
@@ -99,22 +103,38 @@ typedef struct ck_tnz_opts {
 #define CK_TNZ_OPTS_DEFAULT ((ck_tnz_opts){1, -1, 0, 0})
 
 /* Writes meta then every tensor, atomically (temporary file + rename); path
- * "-" is standard output (refused when it is a terminal). opts may be NULL. */
+ * "-" is standard output (refused when it is a terminal). opts may be NULL.
+ *
+ * Writing to a closed pipe raises SIGPIPE, whose default action ends the
+ * process quietly (what most pipeline stages want). A program that must see
+ * the failure as an error (EPIPE, "write error: Broken pipe") ignores
+ * SIGPIPE. A full disk (ENOSPC) is always an error. */
 int ck_tnz_save(const ck_tnz *t, const char *path, const ck_tnz_opts *opts, ck_err *err);
 
 typedef struct ck_tnz_writer ck_tnz_writer;
 
-/* Opens path for writing: a temporary file beside it, renamed into place by
+/* Opens path for writing: a temporary file ".<name>.tmpXXXXXX" beside it
+ * (mode 0666 less the umask), fsync'ed and renamed into place by
  * ck_tnz_writer_close, so that no partial file ever carries the final name.
- * "-" writes standard output (refused when it is a terminal). opts may be NULL. */
+ * A path that exists and is not a regular file (/dev/null, a FIFO) is written
+ * directly. "-" writes standard output (refused when it is a terminal). opts
+ * may be NULL.
+ *
+ * Output bytes depend on the data and on level, shuffle and chunk_bytes,
+ * never on the thread count. Argument errors (a bad name, dtype or shape, a
+ * call out of order) leave the writer usable; any other error (a write error,
+ * more or fewer bytes than the shape holds) is final: every later call
+ * repeats it and close removes the temporary file. */
 ck_tnz_writer *ck_tnz_writer_open(const char *path, const ck_tnz_opts *opts, ck_err *err);
 /* Writes to an open descriptor (not closed by the writer). */
 ck_tnz_writer *ck_tnz_writer_fdopen(int fd, const ck_tnz_opts *opts, ck_err *err);
 /* A metadata record; not allowed between begin and end. */
 int ck_tnz_writer_meta(ck_tnz_writer *w, const char *key, const char *value, size_t len,
                        ck_err *err);
-/* Starts a tensor. dims[0] may be CK_TNZ_ROWS_UNKNOWN. level/shuffle -1 take
- * the writer's options. */
+/* Starts a tensor. dims[0] may be CK_TNZ_ROWS_UNKNOWN (not when a row is
+ * empty: the rows could not be counted). level/shuffle -1 take the writer's
+ * options. At level 0 the shuffle filter is not recorded (it would gain
+ * nothing). */
 int ck_tnz_writer_begin(ck_tnz_writer *w, const char *name, ck_dtype dtype, int rank,
                         const int64_t *dims, int level, int shuffle, ck_err *err);
 /* Appends bytes of the current tensor (any amount; buffered into chunks). */
@@ -149,16 +169,24 @@ typedef struct ck_tnz_header {
 ck_tnz_reader *ck_tnz_reader_open(const char *path, int threads, ck_err *err);
 /* Reads from an open descriptor (not closed by the reader). */
 ck_tnz_reader *ck_tnz_reader_fdopen(int fd, int threads, ck_err *err);
-/* Advances to the next tensor, skipping (but still verifying) whatever is
+/* Advances to the next tensor, skipping (as ck_tnz_reader_skip) whatever is
  * left of the current one. Returns 1 and fills h, 0 at the end of the stream,
- * -1 on error. Metadata records met on the way are collected. */
+ * -1 on error. Metadata records met on the way are collected. Errors are
+ * final (every later call repeats them); messages carry the byte offset in
+ * the stream and not the file name, which the caller prefixes. */
 int ck_tnz_reader_next(ck_tnz_reader *r, ck_tnz_header *h, ck_err *err);
-/* Reads up to cap bytes of the current tensor's data. Returns the count,
- * 0 once the tensor is complete and verified (TEND), -1 on error. */
+/* Reads up to cap (> 0) bytes of the current tensor's data. Returns the
+ * count, 0 once the tensor is complete and verified (TEND), -1 on error. */
 int64_t ck_tnz_reader_read(ck_tnz_reader *r, void *buf, size_t cap, ck_err *err);
-/* Rows of the current tensor once ck_tnz_reader_read has returned 0. */
+/* Reads the rest of the current tensor without decoding it: CRCs, chunk
+ * headers and sizes are verified, deflate streams are not inflated (so a
+ * listing is fast). Afterwards rows and sizes are known. */
+int ck_tnz_reader_skip(ck_tnz_reader *r, ck_err *err);
+/* Rows of the current tensor once ck_tnz_reader_read has returned 0 (or
+ * ck_tnz_reader_skip succeeded); -1 before. */
 int64_t ck_tnz_reader_rows(const ck_tnz_reader *r);
-/* Bytes of the current tensor as stored (record bodies) and decoded so far. */
+/* Bytes of the current tensor as stored (DATA bodies) and raw (decoded
+ * size of those chunks), over the chunks read so far. */
 void ck_tnz_reader_sizes(const ck_tnz_reader *r, int64_t *stored, int64_t *raw);
 /* Metadata read so far (complete once ck_tnz_reader_next returned 0). */
 const ck_meta *ck_tnz_reader_meta(const ck_tnz_reader *r);

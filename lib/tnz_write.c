@@ -1,0 +1,534 @@
+/* tnz_write.c: the streaming TNZ writer and ck_tnz_save (formats/tnz.md).
+ *
+ * A tensor's bytes are cut into chunks of opts.chunk_bytes (rounded down to
+ * a whole number of elements) at fixed offsets; once `threads` chunks are
+ * pending they are shuffled, deflated and checksummed in parallel, one chunk
+ * per thread, and written in order. Chunk boundaries do not depend on the
+ * thread count, so neither do the output bytes.
+ *
+ * Output goes through write(2) (no stdio buffer to lose an error in). A path
+ * is written to ".<name>.tmpXXXXXX" in the same directory and renamed over
+ * the name after fsync, so a partial file never carries the final name. */
+#include "cnnkit.h"
+#include "tnz_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+struct ck_tnz_writer {
+	int fd, own_fd;        /* own_fd: a device opened by path, closed by close */
+	char *path, *tmp_path; /* both NULL when writing a descriptor */
+	int level, shuffle, threads;
+	size_t chunk_bytes;
+	int failed;  /* a write or size error happened: only abort/close remain */
+	ck_err fail; /* its message, repeated by every later call */
+	uint32_t tensors, metas;
+
+	/* The tensor being written (in_tensor) */
+	int in_tensor;
+	char name[CK_TNZ_MAX_NAME + 1];
+	size_t esize;
+	int filter, tlevel, rows_known;
+	uint64_t rows;      /* declared (rows_known): dims[0], or 1 for rank 0 */
+	uint64_t row_bytes; /* bytes of one row (> 0 when rows are unknown) */
+	uint64_t expect_bytes, written; /* expect_bytes = rows * row_bytes */
+	size_t tchunk;                             /* this tensor's chunk size */
+
+	tnz_wchunk *chunks; /* threads of them */
+	int pending;        /* full chunks waiting; chunks[pending] is filling */
+};
+
+/* threads 0 = every core (OpenMP's default team size); 1 without OpenMP. */
+int tnz_threads(int threads)
+{
+#ifdef _OPENMP
+	return threads > 0 ? threads : omp_get_max_threads();
+#else
+	(void)threads;
+	return 1;
+#endif
+}
+
+/* Makes every later call fail with this message (an error that leaves the
+ * output inconsistent). */
+static int writer_fail(ck_tnz_writer *w, ck_err *err)
+{
+	w->failed = 1;
+	if (err)
+		w->fail = *err;
+	else
+		ck_err_set(&w->fail, "an earlier call failed");
+	return -1;
+}
+
+static int writer_usable(ck_tnz_writer *w, ck_err *err)
+{
+	if (!w->failed)
+		return 0;
+	if (err)
+		*err = w->fail;
+	return -1;
+}
+
+static int write_all(ck_tnz_writer *w, const void *buf, size_t n, ck_err *err)
+{
+	const unsigned char *p = buf;
+	while (n > 0) {
+		size_t piece = n < ((size_t)1 << 30) ? n : (size_t)1 << 30;
+		ssize_t k = write(w->fd, p, piece);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			ck_err_set(err, "write error: %s", strerror(errno));
+			return writer_fail(w, err);
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* A small record, built whole: frame, body, CRC. */
+static int write_record(ck_tnz_writer *w, uint32_t tag, const unsigned char *body, size_t len,
+                        ck_err *err)
+{
+	unsigned char rec[TNZ_FRAME_HEAD + TNZ_TENS_MAX + TNZ_FRAME_CRC];
+	tnz_put32(rec, tag);
+	tnz_put32(rec + 4, (uint32_t)len);
+	memcpy(rec + TNZ_FRAME_HEAD, body, len);
+	tnz_put32(rec + TNZ_FRAME_HEAD + len, ck_crc32(0, rec, TNZ_FRAME_HEAD + len));
+	return write_all(w, rec, TNZ_FRAME_HEAD + len + TNZ_FRAME_CRC, err);
+}
+
+static ck_tnz_writer *writer_new(int fd, const ck_tnz_opts *opts, ck_err *err)
+{
+	ck_tnz_opts o = opts ? *opts : CK_TNZ_OPTS_DEFAULT;
+	if (o.level < 0 || o.level > 9) {
+		ck_err_set(err, "compression level %d is not 0..9", o.level);
+		return NULL;
+	}
+	if (o.shuffle < -1 || o.shuffle > 1) {
+		ck_err_set(err, "shuffle option %d is not -1, 0 or 1", o.shuffle);
+		return NULL;
+	}
+	if (o.chunk_bytes == 0)
+		o.chunk_bytes = CK_TNZ_DEFAULT_CHUNK;
+	if (o.chunk_bytes > CK_TNZ_MAX_CHUNK) {
+		ck_err_set(err, "chunk size %zu is over the limit of %u bytes", o.chunk_bytes,
+		           CK_TNZ_MAX_CHUNK);
+		return NULL;
+	}
+	ck_tnz_writer *w = calloc(1, sizeof *w);
+	if (w)
+		w->chunks = calloc((size_t)tnz_threads(o.threads), sizeof *w->chunks);
+	if (!w || !w->chunks) {
+		free(w);
+		ck_err_set(err, "out of memory");
+		return NULL;
+	}
+	w->fd = fd;
+	w->level = o.level;
+	w->shuffle = o.shuffle;
+	w->threads = tnz_threads(o.threads);
+	w->chunk_bytes = o.chunk_bytes;
+	return w;
+}
+
+/* MAGIC then HEAD 1.0, flags 0. */
+static int write_start(ck_tnz_writer *w, ck_err *err)
+{
+	unsigned char head[8] = {0};
+	tnz_put16(head, TNZ_MAJOR);
+	tnz_put16(head + 2, TNZ_MINOR);
+	if (write_all(w, TNZ_MAGIC, TNZ_MAGIC_LEN, err))
+		return -1;
+	return write_record(w, TNZ_HEAD, head, sizeof head, err);
+}
+
+static void writer_free(ck_tnz_writer *w)
+{
+	for (int i = 0; i < w->threads; i++)
+		tnz_wchunk_free(&w->chunks[i]);
+	free(w->chunks);
+	free(w->path);
+	free(w->tmp_path);
+	free(w);
+}
+
+ck_tnz_writer *ck_tnz_writer_fdopen(int fd, const ck_tnz_opts *opts, ck_err *err)
+{
+	ck_tnz_writer *w = writer_new(fd, opts, err);
+	if (w && write_start(w, err)) {
+		writer_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* 0666 less the umask, as open(2) would have done (mkstemp uses 0600). The
+ * umask can only be read by setting it; this runs before any thread exists
+ * in the programs that use it. */
+static mode_t creation_mode(void)
+{
+	mode_t mask = umask(022);
+	umask(mask);
+	return 0666 & ~mask;
+}
+
+ck_tnz_writer *ck_tnz_writer_open(const char *path, const ck_tnz_opts *opts, ck_err *err)
+{
+	if (strcmp(path, "-") == 0) {
+		if (isatty(STDOUT_FILENO)) {
+			ck_err_set(err, "refusing to write binary data to a terminal");
+			return NULL;
+		}
+		return ck_tnz_writer_fdopen(STDOUT_FILENO, opts, err);
+	}
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t dirlen = (size_t)(base - path);
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		ck_err_set(err, "not a file name");
+		return NULL;
+	}
+	/* A device or a FIFO cannot be replaced by a rename: write it. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			ck_err_set(err, "%s", strerror(EISDIR));
+			return NULL;
+		}
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			ck_err_set(err, "%s", strerror(errno));
+			return NULL;
+		}
+		ck_tnz_writer *w = ck_tnz_writer_fdopen(fd, opts, err);
+		if (!w) {
+			close(fd);
+			return NULL;
+		}
+		w->own_fd = 1;
+		return w;
+	}
+	ck_tnz_writer *w = writer_new(-1, opts, err);
+	if (!w)
+		return NULL;
+	/* "<dir>/.<base>.tmpXXXXXX" */
+	size_t tlen = dirlen + 1 + strlen(base) + 11 + 1;
+	w->path = strdup(path);
+	w->tmp_path = malloc(tlen);
+	if (!w->path || !w->tmp_path) {
+		ck_err_set(err, "out of memory");
+		writer_free(w);
+		return NULL;
+	}
+	snprintf(w->tmp_path, tlen, "%.*s.%s.tmpXXXXXX", (int)dirlen, path, base);
+	w->fd = mkstemp(w->tmp_path);
+	if (w->fd < 0) {
+		ck_err_set(err, "cannot create a temporary file: %s", strerror(errno));
+		writer_free(w);
+		return NULL;
+	}
+	if (fchmod(w->fd, creation_mode()) || write_start(w, err)) {
+		if (!w->failed)
+			ck_err_set(err, "fchmod: %s", strerror(errno));
+		ck_tnz_writer_abort(w);
+		return NULL;
+	}
+	return w;
+}
+
+int ck_tnz_writer_meta(ck_tnz_writer *w, const char *key, const char *value, size_t len,
+                       ck_err *err)
+{
+	if (writer_usable(w, err))
+		return -1;
+	if (w->in_tensor)
+		return ck_err_set(err, "metadata inside tensor \"%s\"", w->name);
+	if (tnz_check_name(key, "metadata key", err))
+		return -1;
+	if (len == (size_t)-1)
+		len = value ? strlen(value) : 0;
+	if (len > CK_TNZ_MAX_META)
+		return ck_err_set(err, "metadata \"%s\": value too long (%zu bytes, the limit is 2^28)",
+		                  key, len);
+	if (len > 0 && (!value || memchr(value, '\0', len)))
+		return ck_err_set(err, "metadata \"%s\": value contains a NUL byte", key);
+	size_t klen = strlen(key);
+	unsigned char head[TNZ_FRAME_HEAD + 1 + CK_TNZ_MAX_NAME], crc[TNZ_FRAME_CRC];
+	tnz_put32(head, TNZ_META);
+	tnz_put32(head + 4, (uint32_t)(1 + klen + len));
+	head[8] = (unsigned char)klen;
+	memcpy(head + 9, key, klen);
+	size_t hlen = TNZ_FRAME_HEAD + 1 + klen;
+	tnz_put32(crc, ck_crc32(ck_crc32(0, head, hlen), value, len));
+	if (write_all(w, head, hlen, err) || write_all(w, value, len, err) ||
+	    write_all(w, crc, sizeof crc, err))
+		return -1;
+	w->metas++;
+	return 0;
+}
+
+int ck_tnz_writer_begin(ck_tnz_writer *w, const char *name, ck_dtype dtype, int rank,
+                        const int64_t *dims, int level, int shuffle, ck_err *err)
+{
+	if (writer_usable(w, err))
+		return -1;
+	if (w->in_tensor)
+		return ck_err_set(err, "tensor \"%s\" is not ended", w->name);
+	if (tnz_check_name(name, "tensor name", err))
+		return -1;
+	int rows_known = rank < 1 || dims[0] != CK_TNZ_ROWS_UNKNOWN;
+	uint64_t row;
+	if (tnz_check_shape(name, (int)dtype, rank, dims, rows_known, &row, err))
+		return -1;
+	if (!rows_known && row == 0)
+		return ck_err_set(err, "tensor \"%s\": rows cannot be unknown when a row is empty",
+		                  name);
+	if (level == -1)
+		level = w->level;
+	if (shuffle == -1)
+		shuffle = w->shuffle;
+	if (level < 0 || level > 9)
+		return ck_err_set(err, "tensor \"%s\": compression level %d is not 0..9", name, level);
+	if (shuffle < -1 || shuffle > 1)
+		return ck_err_set(err, "tensor \"%s\": shuffle option %d is not -1, 0 or 1", name,
+		                  shuffle);
+	if (shuffle == -1)
+		shuffle = dtype == CK_DTYPE_F16 || dtype == CK_DTYPE_BF16 || dtype == CK_DTYPE_F32 ||
+		          dtype == CK_DTYPE_F64;
+	/* Stored data gains nothing from shuffling: record no filter. */
+	int filter = shuffle && level > 0 ? TNZ_FILTER_SHUFFLE : TNZ_FILTER_NONE;
+
+	size_t nlen = strlen(name);
+	unsigned char body[TNZ_TENS_MAX] = {0};
+	body[0] = (unsigned char)nlen;
+	memcpy(body + 1, name, nlen);
+	body[1 + nlen] = (unsigned char)dtype;
+	body[2 + nlen] = (unsigned char)rank;
+	body[3 + nlen] = (unsigned char)filter;
+	for (int i = 0; i < rank; i++)
+		tnz_put64(body + 6 + nlen + 8 * i,
+		          i == 0 && !rows_known ? TNZ_ROWS_UNKNOWN : (uint64_t)dims[i]);
+	if (write_record(w, TNZ_TENS, body, 6 + nlen + 8 * (size_t)rank, err))
+		return -1;
+	w->tensors++;
+
+	w->in_tensor = 1;
+	memcpy(w->name, name, nlen + 1);
+	w->esize = ck_dtype_size((int)dtype);
+	w->filter = filter;
+	w->tlevel = level;
+	w->rows_known = rows_known;
+	w->row_bytes = row;
+	w->rows = rows_known ? (rank >= 1 ? (uint64_t)dims[0] : 1) : 0;
+	w->expect_bytes = w->rows * row;
+	w->written = 0;
+	w->tchunk = w->chunk_bytes / w->esize * w->esize;
+	if (w->tchunk == 0)
+		w->tchunk = w->esize;
+	w->pending = 0;
+	w->chunks[0].len = 0;
+	return 0;
+}
+
+/* Encodes the n first chunks in parallel and writes them in order. */
+static int flush_chunks(ck_tnz_writer *w, int n, ck_err *err)
+{
+	int filter = w->filter, level = w->tlevel;
+	size_t esize = w->esize;
+	tnz_wchunk *c = w->chunks;
+#pragma omp parallel for num_threads(n) schedule(static, 1) if (n > 1)
+	for (int i = 0; i < n; i++)
+		tnz_wchunk_encode(&c[i], esize, filter, level);
+	for (int i = 0; i < n; i++)
+		if (write_all(w, c[i].head, sizeof c[i].head, err) ||
+		    write_all(w, c[i].payload, c[i].payload_len, err) ||
+		    write_all(w, c[i].crc, sizeof c[i].crc, err))
+			return -1;
+	w->pending = 0;
+	c[0].len = 0;
+	return 0;
+}
+
+int ck_tnz_writer_data(ck_tnz_writer *w, const void *data, size_t nbytes, ck_err *err)
+{
+	if (writer_usable(w, err))
+		return -1;
+	if (!w->in_tensor)
+		return ck_err_set(err, "data outside a tensor");
+	uint64_t limit = w->rows_known ? w->expect_bytes : TNZ_SIZE_LIMIT;
+	if (nbytes > limit - w->written) {
+		ck_err_set(err, "tensor \"%s\": more data than its shape holds (%" PRIu64 " bytes)",
+		           w->name, limit);
+		return writer_fail(w, err);
+	}
+	const unsigned char *p = data;
+	while (nbytes > 0) {
+		tnz_wchunk *c = &w->chunks[w->pending];
+		if (c->len == 0 && tnz_wchunk_reserve(c, w->tchunk, w->filter, w->tlevel, err))
+			return writer_fail(w, err);
+		size_t take = w->tchunk - c->len;
+		if (take > nbytes)
+			take = nbytes;
+		memcpy(c->raw + c->len, p, take);
+		c->len += take;
+		p += take;
+		nbytes -= take;
+		w->written += take;
+		if (c->len == w->tchunk) {
+			w->pending++;
+			if (w->pending == w->threads) {
+				if (flush_chunks(w, w->pending, err))
+					return -1;
+			} else {
+				w->chunks[w->pending].len = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+int ck_tnz_writer_end(ck_tnz_writer *w, ck_err *err)
+{
+	if (writer_usable(w, err))
+		return -1;
+	if (!w->in_tensor)
+		return ck_err_set(err, "no tensor to end");
+	int n = w->pending + (w->pending < w->threads && w->chunks[w->pending].len > 0);
+	if (n > 0 && flush_chunks(w, n, err))
+		return -1;
+	uint64_t rows = w->rows;
+	if (w->rows_known && w->written != w->expect_bytes) {
+		ck_err_set(err,
+		           "tensor \"%s\": size mismatch (%" PRIu64 " bytes written, its shape holds %" PRIu64 ")",
+		           w->name, w->written, w->expect_bytes);
+		return writer_fail(w, err);
+	}
+	if (!w->rows_known) {
+		if (w->written % w->row_bytes) {
+			ck_err_set(err,
+			           "tensor \"%s\": %" PRIu64 " bytes is not a whole number of %" PRIu64 "-byte rows",
+			           w->name, w->written, w->row_bytes);
+			return writer_fail(w, err);
+		}
+		rows = w->written / w->row_bytes;
+	}
+	unsigned char body[8];
+	tnz_put64(body, rows);
+	if (write_record(w, TNZ_TEND, body, sizeof body, err))
+		return -1;
+	w->in_tensor = 0;
+	return 0;
+}
+
+int ck_tnz_writer_tensor(ck_tnz_writer *w, const ck_tensor *t, ck_err *err)
+{
+	if (ck_tnz_writer_begin(w, t->name, t->dtype, t->rank, t->dims, -1, -1, err))
+		return -1;
+	uint64_t need = w->expect_bytes;
+	if (t->nbytes != need) {
+		ck_err_set(err, "tensor \"%s\": holds %zu bytes, its shape needs %" PRIu64, t->name,
+		           t->nbytes, need);
+		return writer_fail(w, err);
+	}
+	if (ck_tnz_writer_data(w, t->data, t->nbytes, err))
+		return -1;
+	return ck_tnz_writer_end(w, err);
+}
+
+/* Makes the rename durable; a failure here loses nothing that was asked
+ * for, so it is not reported. */
+static void sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096] = ".";
+	if (slash) {
+		size_t n = (size_t)(slash - path);
+		if (n >= sizeof dir)
+			return;
+		memcpy(dir, path, n);
+		dir[n ? n : 1] = '\0';
+		if (n == 0)
+			dir[0] = '/';
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int ck_tnz_writer_close(ck_tnz_writer *w, ck_err *err)
+{
+	int rc = writer_usable(w, err);
+	if (rc == 0 && w->in_tensor)
+		rc = ck_err_set(err, "tensor \"%s\" is not ended", w->name);
+	if (rc == 0) {
+		unsigned char body[8];
+		tnz_put32(body, w->tensors);
+		tnz_put32(body + 4, w->metas);
+		rc = write_record(w, TNZ_FEND, body, sizeof body, err);
+	}
+	if (w->tmp_path) {
+		if (rc == 0 && fsync(w->fd))
+			rc = ck_err_set(err, "fsync: %s", strerror(errno));
+		if (close(w->fd) && rc == 0)
+			rc = ck_err_set(err, "close: %s", strerror(errno));
+		w->fd = -1;
+		if (rc == 0 && rename(w->tmp_path, w->path))
+			rc = ck_err_set(err, "rename: %s", strerror(errno));
+		if (rc == 0)
+			sync_dir(w->path);
+		else
+			unlink(w->tmp_path);
+	}
+	if (w->own_fd && close(w->fd) && rc == 0)
+		rc = ck_err_set(err, "close: %s", strerror(errno));
+	writer_free(w);
+	return rc;
+}
+
+void ck_tnz_writer_abort(ck_tnz_writer *w)
+{
+	if (!w)
+		return;
+	if (w->tmp_path) {
+		if (w->fd >= 0)
+			close(w->fd);
+		unlink(w->tmp_path);
+	}
+	if (w->own_fd)
+		close(w->fd);
+	writer_free(w);
+}
+
+int ck_tnz_save(const ck_tnz *t, const char *path, const ck_tnz_opts *opts, ck_err *err)
+{
+	ck_tnz_writer *w = ck_tnz_writer_open(path, opts, err);
+	if (!w)
+		return -1;
+	for (size_t i = 0; i < t->meta.count; i++) {
+		const ck_meta_entry *m = &t->meta.items[i];
+		if (ck_tnz_writer_meta(w, m->key, m->value, m->len, err)) {
+			ck_tnz_writer_abort(w);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < t->count; i++)
+		if (ck_tnz_writer_tensor(w, &t->tensors[i], err)) {
+			ck_tnz_writer_abort(w);
+			return -1;
+		}
+	return ck_tnz_writer_close(w, err);
+}
