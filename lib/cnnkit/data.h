@@ -33,7 +33,7 @@
  *   line count of `vocab` when present (every token id must be below it),
  *   else max(x) + 1. A trailing newline does not start a line.
  * Everything a training run relies on is validated at load, so the batch
- * functions below cannot fail. */
+ * functions below cannot fail. Rows in messages count from 0, as indices. */
 #ifndef CNNKIT_DATA_H
 #define CNNKIT_DATA_H
 
@@ -165,9 +165,11 @@ typedef struct ck_augment {
 int ck_augment_check(const ck_augment *aug, const ck_dataset *d, ck_err *err);
 /* The decisions for example i: *flip 0/1, *dy, *dx in [-P, P]. */
 void ck_augment_decide(const ck_augment *aug, int64_t i, int *flip, int *dy, int *dx);
-/* Applies the decisions to one image in (C,H,W) f32 into out (distinct). */
-void ck_augment_image(float *out, const float *in, int C, int H, int W, int flip, int dy,
-                      int dx);
+/* Applies the decisions to one image: in (C,H,W) u8 (in_u8 = 1, scaled by
+ * 1/255 on the way) or f32, out (C,H,W) f32, distinct from in. With no
+ * flip and no shift it only converts. */
+void ck_augment_image(float *out, const void *in, int in_u8, int C, int H, int W, int flip,
+                      int dy, int dx);
 
 /* ---- Batches (lib/batch.c) -------------------------------------------------
  *
