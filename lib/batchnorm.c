@@ -114,6 +114,8 @@ void ck_batchnorm_backward(float *dinp, float *dgamma, float *dbeta,
 		if (dgamma)
 			dgamma[c] += (float)sum_dy_xhat;
 
+		if (!dinp)
+			continue;
 		float g = gamma ? gamma[c] : 1.0f;
 		float scale = g * r;
 		float mean_dy = (float)(sum_dy / M);

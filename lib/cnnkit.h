@@ -21,6 +21,10 @@ extern "C" {
 #include "cnnkit/model.h" /* a network: parameters, forward, backward, save, load */
 #include "cnnkit/data.h" /* datasets, batches, augmentation, metrics */
 #include "cnnkit/train.h" /* the training loop, checkpoints, logs */
+#include "cnnkit/image.h" /* image decoding (PNG, JPEG, PNM), resizing, PNG writing */
+#include "cnnkit/plot.h" /* training logs read and drawn: PNG, SVG, terminal */
+#include "cnnkit/text.h" /* UTF-8 tokenizer and vocabularies */
+#include "cnnkit/embed.h" /* word2vec training and word-vector files */
 
 #ifdef __cplusplus
 }

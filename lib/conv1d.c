@@ -10,8 +10,10 @@
  *   dweight (F,KC)   += dout_n^T (F,TO) x win_n (TO,KC)
  *   dinp_n[k:k+TO] (TO,C) += dout_n (TO,F) x weight[:,k,:] (F,C), k = 0..K-1
  *
- * The input gradient is split by filter tap k because its windows overlap:
- * one GEMM writing overlapping rows of C would not be well defined. Every
+ * The read-only operands with overlapping rows have a leading dimension C
+ * smaller than their row length K*C, which ck_sgemm must accept (it only
+ * reads them). The input gradient is split by filter tap k instead, because
+ * a GEMM writing overlapping rows of its output is not well defined. Every
  * sum runs over images in order; ck_sgemm does the threading.
  */
 #include "cnnkit.h"

@@ -142,6 +142,13 @@ static size_t col_size(const ck_conv2d_dims *d)
 	return (size_t)d->C * d->KH * d->KW * d->OH * d->OW;
 }
 
+/* Slice i of size floats of ws; NULL when there is nothing to carve (the
+ * caller may pass ws = NULL when the workspace size is 0). */
+static float *ws_slice(float *ws, size_t i, size_t size)
+{
+	return size ? ws + i * size : NULL;
+}
+
 size_t ck_conv2d_workspace_size(const ck_conv2d_dims *d, int nthreads)
 {
 	size_t chunks = (size_t)chunk_count(d, nthreads);
@@ -230,7 +237,7 @@ void ck_conv2d_forward(float *out, const float *inp, const float *weight,
 
 #pragma omp parallel for schedule(static) num_threads(chunks) if (chunks > 1)
 	for (int ch = 0; ch < chunks; ch++) {
-		float *col = ws + (size_t)ch * col_size(d);
+		float *col = ws_slice(ws, (size_t)ch, col_size(d));
 		int n_end = (int)((int64_t)d->N * (ch + 1) / chunks);
 		for (int n = (int)((int64_t)d->N * ch / chunks); n < n_end; n++) {
 			const float *img = inp + n * in_plane;
@@ -260,10 +267,13 @@ void ck_conv2d_backward(float *dinp, float *dweight, float *dbias,
 	int P = d->OH * d->OW;
 	size_t in_plane = (size_t)d->C * d->H * d->W, out_plane = (size_t)d->OC * P;
 	size_t wsize = (size_t)d->OC * CKK;
-	float *partials = ws + (size_t)chunks * col_size(d);
+	/* The partial weight gradients follow the chunks' col buffers. */
+	float *partials = chunks > 1 && dweight ? ws + (size_t)chunks * col_size(d) : NULL;
 
+	/* The two cheap loops (bias sums, partial reduction) thread only when
+	 * they are worth a parallel region. */
 	if (dbias) {
-#pragma omp parallel for schedule(static) num_threads(nthreads)
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (d->N * out_plane >= 65536)
 		for (int oc = 0; oc < d->OC; oc++) {
 			double acc = 0.0;
 			for (int n = 0; n < d->N; n++) {
@@ -279,10 +289,10 @@ void ck_conv2d_backward(float *dinp, float *dweight, float *dbias,
 
 #pragma omp parallel for schedule(static) num_threads(chunks) if (chunks > 1)
 	for (int ch = 0; ch < chunks; ch++) {
-		float *col = ws + (size_t)ch * col_size(d);
+		float *col = ws_slice(ws, (size_t)ch, col_size(d));
 		/* One chunk accumulates straight into dweight; several each start a
 		 * fresh partial (beta 0 on their first image). */
-		float *dw = chunks > 1 ? partials + (size_t)ch * wsize : dweight;
+		float *dw = partials ? partials + (size_t)ch * wsize : dweight;
 		int n_begin = (int)((int64_t)d->N * ch / chunks);
 		int n_end = (int)((int64_t)d->N * (ch + 1) / chunks);
 		for (int n = n_begin; n < n_end; n++) {
@@ -309,7 +319,7 @@ void ck_conv2d_backward(float *dinp, float *dweight, float *dbias,
 	}
 
 	if (dweight && chunks > 1) {
-#pragma omp parallel for schedule(static) num_threads(nthreads)
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (wsize >= 16384)
 		for (size_t i = 0; i < wsize; i++) {
 			float acc = dweight[i];
 			for (int ch = 0; ch < chunks; ch++)

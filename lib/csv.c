@@ -136,8 +136,8 @@ static int next_record(csv_parser *c, long *line)
 /* Cells                                                                    */
 /* ======================================================================== */
 
-/* A decimal number (or nan, inf), white space around it allowed, as f32. 0 ok, -1 not a number, -2 out of
- * the f32 range. */
+/* A decimal number (or nan, inf), white space around it allowed, as f32.
+ * Returns 0, -1 for not a number, -2 for out of the f32 range. */
 static int parse_number(const char *cell_text, float *out)
 {
 	char s[512]; /* the cell without surrounding white space */
@@ -515,7 +515,9 @@ static char delim_for(const char *path, char delim)
 	if (delim)
 		return delim;
 	size_t n = strlen(path);
-	return n >= 4 && strcasecmp(path + n - 4, ".tsv") == 0 ? '\t' : ',';
+	int tab = n >= 4 && (strcasecmp(path + n - 4, ".tsv") == 0 ||
+	                     strcasecmp(path + n - 4, ".tab") == 0);
+	return tab ? '\t' : ',';
 }
 
 int ck_csv_read(const char *path, char delim, const ck_csv_opts *opts, ck_tnz *out,

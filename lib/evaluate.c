@@ -6,6 +6,10 @@
 
 #include "cnnkit.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 int ck_loss_parse(const char *name, ck_loss_kind *out)
 {
 	static const char *names[] = {"cce", "bce", "mse"};
@@ -96,7 +100,14 @@ int ck_evaluate(ck_eval *out, ck_model *m, const ck_dataset *d, const int64_t *i
 		                  ? "top-k accuracy needs a model with several class outputs"
 		                  : "top-k of %d is more than the %d classes", topk, K);
 	out->topk = topk;
-	if (ck_normalize_check(norm, d, err) < 0 || ck_model_plan(m, batch, d->threads, err) < 0)
+	int threads = d->threads;
+#ifdef _OPENMP
+	if (threads <= 0)
+		threads = omp_get_max_threads();
+#endif
+	if (threads <= 0)
+		threads = 1;
+	if (ck_normalize_check(norm, d, err) < 0 || ck_model_plan(m, batch, threads, err) < 0)
 		return -1;
 	int classify = out->task != CK_TASK_REGRESSION;
 	if (out->labelled && classify &&

@@ -52,8 +52,6 @@ void ck_io_byteswap(void *data, size_t n, size_t elsize);
 /* Exact conversions of half-precision bits to f32. */
 float ck_io_f16_to_f32(uint16_t h);
 float ck_io_bf16_to_f32(uint16_t h);
-/* zlib's crc32 over any length (its own length argument is 32 bits). */
-uint32_t ck_io_crc32(uint32_t crc, const void *buf, size_t len);
 
 /* ---- tensors ------------------------------------------------------------- */
 

@@ -48,10 +48,7 @@ static void bn_forward(ck_layer *L, const ck_pass *p)
 static void bn_backward(ck_layer *L, const float *dout, const ck_pass *p)
 {
 	bn_view v = bn_dims(&L->arch->batchnorm, p->n);
-	/* ck_batchnorm_backward always writes dinp: the first layer (no input
-	 * gradient wanted) sends it to the scratch buffer. */
-	float *din = L->din ? L->din : p->scratch;
-	ck_batchnorm_backward(din, L->bn.dweight, L->bn.dbias, dout, L->in, L->bn.weight,
+	ck_batchnorm_backward(L->din, L->bn.dweight, L->bn.dbias, dout, L->in, L->bn.weight,
 	                      L->bn.mean, L->bn.rstd, v.N, v.C, v.S);
 }
 

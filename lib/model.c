@@ -128,8 +128,10 @@ static void setup_layers(ck_model *m)
 		L->out_size = out_size(l);
 		L->act = fused_act(l);
 		ck_act_layout(&l->out, &L->act_channels, &L->act_inner);
-		if (l->kind == CK_ARCH_CONV1D) /* rows of F across the branches */
-			L->act_channels = l->conv1d.filters, L->act_inner = 1;
+		if (l->kind == CK_ARCH_CONV1D) { /* rows of F across the branches */
+			L->act_channels = l->conv1d.filters;
+			L->act_inner = 1;
+		}
 		if (l->kind == CK_ARCH_END)
 			L->end.start = &m->layers[l->block.match];
 		for (int k = 0; k < l->nparams; k++) {
@@ -363,13 +365,9 @@ static void carve(ck_model *m, ck_arena *a, int max_batch, int nthreads, size_t 
 		L->out = L->out_buf;
 		if (L->ops->plan)
 			L->ops->plan(L, a, max_batch, nthreads, ws);
-		/* The gradient through a fused activation, and a first-layer
-		 * batchnorm's unwanted input gradient, go to scratch. */
+		/* The gradient through a fused activation goes to scratch. */
 		if (L->act.kind != CK_ARCH_ACT_LINEAR && rows * (size_t)L->out_size > *scratch)
 			*scratch = rows * (size_t)L->out_size;
-		if (L->arch->kind == CK_ARCH_BATCHNORM && !L->din &&
-		    rows * (size_t)L->in_size > *scratch)
-			*scratch = rows * (size_t)L->in_size;
 	}
 	/* Backward stops below the first layer that has a trainable parameter
 	 * or passes a gradient to the input: nothing before it wants one. */

@@ -154,7 +154,7 @@ void ck_act_forward(const ck_arch_act *a, float *out, const float *in, int64_t o
 void ck_act_backward(const ck_arch_act *a, float *dinp, const float *dout, const float *out,
                      int64_t outer, int64_t channels, int64_t inner);
 
-/* In the model's own activation: the fused activation of L on n rows. */
+/* Runs L's fused activation (if any) in place on its output, n examples. */
 void ck_layer_act_forward(ck_layer *L, int n);
 
 #endif

@@ -7,7 +7,7 @@
  *   input_kind   "f32" or "tokens"
  *   vocab_size   "0", or the vocabulary size for tokens
  * The file is hostile input: every piece is checked before anything is
- * copied, so a failed load leaves the model as it was. */
+ * copied or allocated, so a failed load leaves the model as it was. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -181,6 +181,20 @@ ck_model *ck_model_from_tnz(const ck_tnz *in, ck_err *err)
 		           (long long)vocab_size);
 		return NULL;
 	}
+	/* Check the tensors against the architecture before allocating the
+	 * model: its size is then justified by data already in memory. */
+	ck_arch a = {0};
+	if (ck_arch_parse(arch, &a, err) < 0 || ck_arch_infer(&a, dims, rank, vocab_size, err) < 0) {
+		ck_arch_free(&a);
+		ck_err_prefix(err, "metadata \"arch\"");
+		return NULL;
+	}
+	for (int i = 0; i < a.nparams; i++)
+		if (check_param(&a.params[i], ck_tnz_find(in, a.params[i].name), err) < 0) {
+			ck_arch_free(&a);
+			return NULL;
+		}
+	ck_arch_free(&a);
 	ck_model *m = ck_model_create(arch, dims, rank, vocab_size, err);
 	if (!m) {
 		ck_err_prefix(err, "metadata \"arch\"");

@@ -306,7 +306,7 @@ static int read_member(const unsigned char *buf, const zip_entry *e, ck_tensor *
 	} else if (inflate_member(buf + e->data_off, e, &raw, err) < 0) {
 		return -1;
 	}
-	uint32_t crc = ck_io_crc32(0, raw, (size_t)e->usize);
+	uint32_t crc = ck_crc32(0, raw, (size_t)e->usize);
 	if (crc != e->crc) {
 		free(raw);
 		return ck_err_set(err, "CRC mismatch (stored %08x, computed %08x)", e->crc, crc);
@@ -434,7 +434,7 @@ static int zw_put(zip_writer *w, const void *p, size_t n, ck_err *err)
 static int zw_member_data(void *ctx, const void *p, size_t n, ck_err *err)
 {
 	zip_writer *w = ctx;
-	w->cur.crc = ck_io_crc32(w->cur.crc, p, n);
+	w->cur.crc = ck_crc32(w->cur.crc, p, n);
 	w->cur.usize += n;
 	if (!w->deflating) {
 		w->cur.csize += n;

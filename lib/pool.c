@@ -57,9 +57,9 @@ void ck_maxpool2d_forward(float *out, int32_t *argmax, const float *inp,
 {
 	int OH = ck_nn_valid_size(d->H, d->KH, d->SH);
 	int OW = ck_nn_valid_size(d->W, d->KW, d->SW);
-	long planes = (long)d->N * d->C;
+	int64_t planes = (int64_t)d->N * d->C;
 #pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
+	for (int64_t pl = 0; pl < planes; pl++) {
 		const float *in = inp + (size_t)pl * d->H * d->W;
 		for (int oh = 0; oh < OH; oh++) {
 			size_t o = ((size_t)pl * OH + oh) * OW;
@@ -85,9 +85,9 @@ void ck_maxpool2d_backward(float *dinp, const float *dout,
 {
 	size_t P = (size_t)ck_nn_valid_size(d->H, d->KH, d->SH) *
 	           ck_nn_valid_size(d->W, d->KW, d->SW);
-	long planes = (long)d->N * d->C;
+	int64_t planes = (int64_t)d->N * d->C;
 #pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
+	for (int64_t pl = 0; pl < planes; pl++) {
 		float *di = dinp + (size_t)pl * d->H * d->W;
 		const float *g = dout + (size_t)pl * P;
 		const int32_t *arg = argmax + (size_t)pl * P;
@@ -135,9 +135,9 @@ void ck_avgpool2d_forward(float *out, const float *inp, const ck_pool2d_dims *d)
 	int OH = ck_nn_valid_size(d->H, d->KH, d->SH);
 	int OW = ck_nn_valid_size(d->W, d->KW, d->SW);
 	float scale = 1.0f / (float)(d->KH * d->KW);
-	long planes = (long)d->N * d->C;
+	int64_t planes = (int64_t)d->N * d->C;
 #pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
+	for (int64_t pl = 0; pl < planes; pl++) {
 		const float *in = inp + (size_t)pl * d->H * d->W;
 		for (int oh = 0; oh < OH; oh++) {
 			float *o = out + ((size_t)pl * OH + oh) * OW;
@@ -161,9 +161,9 @@ void ck_avgpool2d_backward(float *dinp, const float *dout,
 	int OH = ck_nn_valid_size(d->H, d->KH, d->SH);
 	int OW = ck_nn_valid_size(d->W, d->KW, d->SW);
 	float scale = 1.0f / (float)(d->KH * d->KW);
-	long planes = (long)d->N * d->C;
+	int64_t planes = (int64_t)d->N * d->C;
 #pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
+	for (int64_t pl = 0; pl < planes; pl++) {
 		float *di = dinp + (size_t)pl * d->H * d->W;
 		for (int oh = 0; oh < OH; oh++) {
 			const float *g = dout + ((size_t)pl * OH + oh) * OW;
@@ -204,9 +204,9 @@ void ck_globalavgpool2d_forward(float *out, const float *inp,
                                 const ck_globalpool2d_dims *d)
 {
 	size_t HW = (size_t)d->H * d->W;
-	long planes = (long)d->N * d->C;
+	int64_t planes = (int64_t)d->N * d->C;
 #pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
+	for (int64_t pl = 0; pl < planes; pl++) {
 		const float *in = inp + (size_t)pl * HW;
 		double acc = 0.0;
 		for (size_t i = 0; i < HW; i++)
@@ -219,9 +219,9 @@ void ck_globalavgpool2d_backward(float *dinp, const float *dout,
                                  const ck_globalpool2d_dims *d)
 {
 	size_t HW = (size_t)d->H * d->W;
-	long planes = (long)d->N * d->C;
+	int64_t planes = (int64_t)d->N * d->C;
 #pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
+	for (int64_t pl = 0; pl < planes; pl++) {
 		float g = dout[pl] / (float)HW;
 		float *di = dinp + (size_t)pl * HW;
 		for (size_t i = 0; i < HW; i++)
@@ -258,9 +258,9 @@ void ck_globalmaxpool2d_forward(float *out, int32_t *argmax, const float *inp,
                                 const ck_globalpool2d_dims *d)
 {
 	size_t HW = (size_t)d->H * d->W;
-	long planes = (long)d->N * d->C;
+	int64_t planes = (int64_t)d->N * d->C;
 #pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
+	for (int64_t pl = 0; pl < planes; pl++) {
 		const float *in = inp + (size_t)pl * HW;
 		float best = in[0];
 		int32_t arg = 0;
@@ -279,9 +279,9 @@ void ck_globalmaxpool2d_backward(float *dinp, const float *dout,
                                  const ck_globalpool2d_dims *d)
 {
 	size_t HW = (size_t)d->H * d->W;
-	long planes = (long)d->N * d->C;
+	int64_t planes = (int64_t)d->N * d->C;
 #pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++)
+	for (int64_t pl = 0; pl < planes; pl++)
 		dinp[(size_t)pl * HW + argmax[pl]] += dout[pl];
 }
 

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Install the Debian packages cnnkit needs that are missing; do nothing when all are there.
-#   tools/deps.sh          build and test dependencies (make deps)
+#   tools/deps.sh          build, test and demo dependencies (make deps; Fashion-MNIST
+#                          is one: the demo trains on it and the import tests read it)
 #   tools/deps.sh bench    also the peers the benchmarks compare against (make bench-deps)
 set -eu
 
-need="gcc make zlib1g-dev libpng-dev libjpeg62-turbo-dev libgomp1 bats python3-numpy"
+need="gcc make zlib1g-dev libpng-dev libjpeg62-turbo-dev libgomp1 bats python3-numpy python3-pil pngcheck libxml2-utils dataset-fashion-mnist"
 if [ "${1:-}" = bench ]; then
-	need="$need python3-torch dataset-fashion-mnist python3-pil gzip"
+	need="$need python3-torch gzip"
 fi
 
 missing=""

@@ -275,7 +275,7 @@ typedef struct ck_eval {
 	ck_regression regression; /* regression task */
 } ck_eval;
 
-/* Evaluates m (planned for at least batch examples, or planned here) on the
+/* Evaluates m (planned here for batch examples and d->threads threads) on the
  * examples idx[0..n) of d (all when idx is NULL, n = d->n), batch examples at
  * a time, normalising with norm (may be NULL). prob, when not NULL, receives
  * the outputs after the final activation (softmax for CCE, sigmoid for BCE),

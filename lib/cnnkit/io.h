@@ -108,8 +108,8 @@ typedef struct ck_csv_opts {
 
 /* Reads a table of numbers into `x` (N, columns) f32, one row per line, and
  * the header (if any) into metadata `columns`, the names of x's columns one
- * per line. delim: ',' or '\t'; 0 chooses by extension (.tsv: tab, else
- * comma; always comma for _mem). CSV cells may be RFC 4180 quoted ("a,b",
+ * per line. delim: ',' or '\t' (or ';', '|'...); 0 chooses by extension
+ * (.tsv, .tab: tab; else comma; always comma for _mem). CSV cells may be RFC 4180 quoted ("a,b",
  * "say ""hi"""); TSV has no quoting. Spaces around cells are ignored, empty
  * lines skipped, CRLF accepted, a UTF-8 BOM skipped. Numbers are decimal
  * (nan and inf allowed, hexadecimal not). Errors name the line (and column):

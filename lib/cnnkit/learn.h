@@ -155,7 +155,8 @@ void ck_batchnorm_forward_infer(float *out, const float *inp, const float *gamma
  * xhat = (x - mean) * rstd and sums over the M values of a channel:
  *   dbeta  += sum dout,   dgamma += sum dout * xhat,
  *   dinp   += gamma * rstd * (dout - sum(dout)/M - xhat * sum(dout*xhat)/M).
- * gamma may be NULL (taken as 1); dgamma and dbeta may be NULL (not wanted). */
+ * gamma may be NULL (taken as 1); dinp, dgamma and dbeta may be NULL (not
+ * wanted: that part of the work is skipped). */
 void ck_batchnorm_backward(float *dinp, float *dgamma, float *dbeta,
                            const float *dout, const float *inp,
                            const float *gamma, const float *mean,

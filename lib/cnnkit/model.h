@@ -84,7 +84,8 @@ int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err);
  * time ignores positions past them. training: dropout on, batchnorm uses and
  * updates batch statistics; seed: the dropout masks of this step (e.g. a hash
  * of the run seed and the step number). Returns the output (n, K) as logits
- * (see ck_model_final_act), owned by the model, valid until the next call. */
+ * (see ck_model_final_act), owned by the model, valid until the next call.
+ * The model must be planned and 1 <= n <= max_batch (asserted). */
 const float *ck_model_forward(ck_model *m, const void *x, const int32_t *lengths, int n,
                               int training, uint64_t seed);
 /* Backward from dout (n, K), the gradient of the loss w.r.t. the logits

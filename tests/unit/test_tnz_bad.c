@@ -175,7 +175,8 @@ static void good(buf *b)
 static int load_bytes(const void *p, size_t n, ck_tnz *z, int threads, ck_err *e)
 {
 	FILE *f = fopen(path, "wb");
-	fwrite(p, 1, n, f);
+	if (n)
+		fwrite(p, 1, n, f);
 	fclose(f);
 	return ck_tnz_load(z, path, threads, e);
 }

@@ -1,0 +1,647 @@
+/* cnn-eval: evaluate a trained model on a dataset, or write its predictions.
+ *
+ *     cnn-eval -m model.tnz test.tnz                  # readable report
+ *     cnn-eval -m model.tnz --json test.tnz | jq .accuracy
+ *     cnn-eval -m model.tnz --predict -o pred.tnz new.tnz
+ *     cnn-eval -m model.tnz --predict --tsv new.tnz | sort -k3 -g
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cnnkit.h"
+
+#define PROG "cnn-eval"
+#define NAME_WIDTH 16 /* characters of a class name in the tables */
+#define CELL_WIDTH 8  /* characters of a class name heading a confusion column */
+
+static const char usage_text[] =
+	"usage: cnn-eval -m MODEL [--json] [--predict] [--tsv] [--top-k K] [--batch B]\n"
+	"                [--threads N] [-o OUT] [DATA]\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+	if (f == stderr) {
+		fputs("Try 'cnn-eval --help' for more information.\n", f);
+		return;
+	}
+	fputs("\n"
+	      "Evaluates a model written by cnn-train on a labelled dataset (DATA, or\n"
+	      "standard input when absent or -), or writes its predictions.\n"
+	      "\n"
+	      "  -m, --model FILE   the model (required)\n"
+	      "      --json         print the metrics as one JSON object\n"
+	      "      --predict      write predictions instead of metrics: a TNZ file with\n"
+	      "                     pred (N) i32 and prob (N,K) f32 (regression: pred (N,K) f32);\n"
+	      "                     works on data without labels\n"
+	      "      --tsv          with --predict: text lines index<TAB>class<TAB>probability\n"
+	      "                     (regression: index<TAB>value...)\n"
+	      "      --top-k K      also report top-K accuracy (integer, 1 to the class count)\n"
+	      "      --batch B      examples per forward pass (integer, default 256)\n"
+	      "      --threads N    threads (integer, default 0 = every core)\n"
+	      "  -o, --output FILE  write to FILE instead of standard output\n"
+	      "      --help         print this help and exit\n"
+	      "      --version      print the version and exit\n"
+	      "\n"
+	      "The loss is the model's (metadata \"loss\": cce, bce or mse), else implied by\n"
+	      "its final activation. Inputs are normalised as the model's metadata\n"
+	      "\"normalize\" says.\n"
+	      "\n"
+	      "Example:\n"
+	      "  cnn-eval -m model.tnz --top-k 3 test.tnz\n",
+	      f);
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage(stderr);
+	exit(2);
+}
+
+static long parse_long(const char *opt, const char *text, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (end == text || *end || errno == ERANGE || v < min || v > max)
+		usage_error("%s \"%s\": expected an integer from %ld to %ld", opt, text, min, max);
+	return v;
+}
+
+/* ---- text output, atomically replaced ------------------------------------------ */
+
+typedef struct text_out {
+	FILE *f;
+	char *path, *tmp; /* tmp NULL: writing standard output or a device */
+} text_out;
+
+static void text_open(text_out *o, const char *path)
+{
+	memset(o, 0, sizeof *o);
+	if (!path || strcmp(path, "-") == 0) {
+		o->f = stdout;
+		return;
+	}
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A device or a FIFO cannot be replaced by a rename. */
+		o->f = fopen(path, "w");
+		if (!o->f)
+			die("%s: %s", path, strerror(errno));
+		return;
+	}
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t len = strlen(path) + 16;
+	o->path = strdup(path);
+	o->tmp = malloc(len);
+	if (!o->path || !o->tmp)
+		die("out of memory");
+	snprintf(o->tmp, len, "%.*s.%s.tmpXXXXXX", (int)(base - path), path, base);
+	int fd = mkstemp(o->tmp);
+	if (fd < 0)
+		die("%s: cannot create a temporary file: %s", path, strerror(errno));
+	mode_t mask = umask(022);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) || !(o->f = fdopen(fd, "w"))) {
+		unlink(o->tmp);
+		die("%s: %s", path, strerror(errno));
+	}
+}
+
+/* Flushes and closes; for a file, renames the temporary into place. */
+static void text_close(text_out *o)
+{
+	const char *name = o->path ? o->path : o->f == stdout ? "standard output" : "output";
+	int bad = ferror(o->f) | fflush(o->f);
+	int e = errno;
+	if (o->f == stdout) {
+		if (bad)
+			die("write error on %s: %s", name, strerror(e));
+		return; /* closed (and checked) at exit */
+	}
+	bad |= fclose(o->f);
+	e = bad && !e ? errno : e;
+	if (o->tmp) {
+		if (bad) {
+			unlink(o->tmp);
+			die("write error on %s: %s", name, strerror(e));
+		}
+		if (rename(o->tmp, o->path)) {
+			e = errno;
+			unlink(o->tmp);
+			die("%s: %s", o->path, strerror(e));
+		}
+	} else if (bad) {
+		die("write error on %s: %s", name, strerror(e));
+	}
+	free(o->path);
+	free(o->tmp);
+}
+
+/* ---- class names ------------------------------------------------------------------ */
+
+typedef struct names {
+	char **lines;
+	int64_t count;
+	char **owned; /* lines allocated here (numbers), freed at the end */
+} names;
+
+/* Names for k classes: the data's `classes`, else the model's, else the
+ * class ids as numbers. */
+static void names_pick(names *n, const ck_dataset *d, const ck_tnz *model_file, int k)
+{
+	memset(n, 0, sizeof *n);
+	size_t mlen;
+	const char *mc = ck_meta_get(&model_file->meta, "classes", &mlen);
+	char **ml = NULL;
+	int64_t mcount = 0;
+	if (mc && ck_lines_split(mc, mlen, &ml, &mcount, NULL) < 0)
+		die("out of memory");
+	if (d->class_names && ml && mcount == d->nclass_names) {
+		for (int64_t i = 0; i < mcount; i++)
+			if (strcmp(ml[i], d->class_names[i]) != 0) {
+				fprintf(stderr, PROG ": warning: class %" PRId64 " is \"%s\" in the data, "
+				        "\"%s\" in the model\n", i, d->class_names[i], ml[i]);
+				break;
+			}
+	}
+	if (d->class_names && d->nclass_names == k) {
+		n->lines = d->class_names;
+		n->count = k;
+	} else if (ml && mcount == k) {
+		n->lines = n->owned = ml;
+		n->count = k;
+		return;
+	} else {
+		n->owned = n->lines = calloc((size_t)k, sizeof *n->lines);
+		if (!n->lines)
+			die("out of memory");
+		n->count = k;
+		for (int i = 0; i < k; i++) {
+			char buf[24];
+			snprintf(buf, sizeof buf, "%d", i);
+			if (!(n->lines[i] = strdup(buf)))
+				die("out of memory");
+		}
+	}
+	ck_lines_free(ml, mcount);
+}
+
+static void names_free(names *n)
+{
+	if (n->owned)
+		ck_lines_free(n->owned, n->count);
+}
+
+/* ---- UTF-8 ---------------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static int utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+	int n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+	      : (c & 0xf8) == 0xf0 ? 4 : 0;
+	if (n == 0 || (n == 2 && c < 0xc2) || (n == 4 && c > 0xf4))
+		return 0;
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
+		return 0; /* overlong, surrogate */
+	if (n == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
+		return 0;
+	return n;
+}
+
+/* Characters (code points; an invalid byte counts as one) in s. */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; n++) {
+		int len = utf8_len(p);
+		p += len ? len : 1;
+	}
+	return n;
+}
+
+/* Prints s in at most width characters (truncated with "~" when longer),
+ * padded with spaces to width on the right (align 'l') or the left ('r'),
+ * or not at all (0). Control characters and invalid bytes print as '?'. */
+static void put_cell(FILE *f, const char *s, int width, int align)
+{
+	size_t total = utf8_chars(s);
+	int shown = total > (size_t)width ? width : (int)total;
+	for (int i = shown; align == 'r' && i < width; i++)
+		fputc(' ', f);
+	const unsigned char *p = (const unsigned char *)s;
+	for (int chars = 0; chars < shown; chars++) {
+		int n = utf8_len(p);
+		if (chars == shown - 1 && total > (size_t)shown)
+			fputc('~', f);
+		else if (n == 0 || *p < 0x20 || *p == 0x7f)
+			fputc('?', f);
+		else
+			fwrite(p, 1, (size_t)n, f);
+		p += n ? n : 1;
+	}
+	for (int i = shown; align == 'l' && i < width; i++)
+		fputc(' ', f);
+}
+
+/* s as a JSON string: quotes, backslashes and control characters escaped,
+ * invalid UTF-8 replaced by U+FFFD. */
+static void put_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		int n = utf8_len(p);
+		if (n == 0) {
+			fputs("\\ufffd", f);
+			p++;
+			continue;
+		}
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '\t')
+			fputs("\\t", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fwrite(p, 1, (size_t)n, f);
+		p += n;
+	}
+	fputc('"', f);
+}
+
+/* A JSON number; null for NaN and infinities. */
+static void put_json_number(FILE *f, double v)
+{
+	if (isfinite(v))
+		fprintf(f, "%.10g", v);
+	else
+		fputs("null", f);
+}
+
+/* ---- reports ----------------------------------------------------------------------------- */
+
+static void report_text(FILE *f, const ck_eval *e, const names *nm)
+{
+	fprintf(f, "examples  %" PRId64 "\n", e->n);
+	fprintf(f, "loss      %.6g (%s)\n", e->loss, ck_loss_name(e->loss_kind));
+	if (e->task == CK_TASK_REGRESSION) {
+		fprintf(f, "mse       %.6g\n", ck_regression_mse(&e->regression, -1));
+		fprintf(f, "mae       %.6g\n", ck_regression_mae(&e->regression, -1));
+		if (e->K > 1) {
+			fprintf(f, "\noutput  mse         mae\n");
+			for (int j = 0; j < e->K; j++)
+				fprintf(f, "%-6d  %-10.6g  %.6g\n", j, ck_regression_mse(&e->regression, j),
+				        ck_regression_mae(&e->regression, j));
+		}
+		return;
+	}
+	const ck_confusion *c = &e->confusion;
+	fprintf(f, "accuracy  %.4f\n", ck_confusion_accuracy(c));
+	if (e->topk > 0)
+		fprintf(f, "top-%d     %.4f\n", e->topk,
+		        e->n ? (double)e->topk_correct / (double)e->n : 0.0);
+
+	fputc('\n', f);
+	put_cell(f, "class", NAME_WIDTH, 'l');
+	fprintf(f, "  precision  recall  f1      support\n");
+	for (int k = 0; k < c->k; k++) {
+		ck_class_metrics m;
+		ck_confusion_class(c, k, &m);
+		put_cell(f, nm->lines[k], NAME_WIDTH, 'l');
+		fprintf(f, "  %-9.4f  %-6.4f  %-6.4f  %" PRId64 "\n", m.precision, m.recall, m.f1,
+		        m.support);
+	}
+	ck_class_metrics avg[2];
+	ck_confusion_average(c, &avg[0], &avg[1]);
+	for (int i = 0; i < 2; i++) {
+		put_cell(f, i == 0 ? "macro avg" : "weighted avg", NAME_WIDTH, 'l');
+		fprintf(f, "  %-9.4f  %-6.4f  %-6.4f  %" PRId64 "\n", avg[i].precision, avg[i].recall,
+		        avg[i].f1, avg[i].support);
+	}
+
+	/* The confusion matrix: columns as wide as the largest count or the
+	 * (truncated) class names. */
+	int width = 1;
+	for (size_t i = 0; i < (size_t)c->k * (size_t)c->k; i++) {
+		int digits = snprintf(NULL, 0, "%" PRId64, c->counts[i]);
+		width = digits > width ? digits : width;
+	}
+	for (int k = 0; k < c->k; k++) {
+		int len = (int)utf8_chars(nm->lines[k]);
+		len = len < CELL_WIDTH ? len : CELL_WIDTH;
+		width = len > width ? len : width;
+	}
+	fprintf(f, "\nconfusion matrix (rows: true class, columns: predicted class)\n");
+	put_cell(f, "", NAME_WIDTH, 'l');
+	for (int k = 0; k < c->k; k++) {
+		fputs("  ", f);
+		put_cell(f, nm->lines[k], width, 'r');
+	}
+	fputc('\n', f);
+	for (int t = 0; t < c->k; t++) {
+		put_cell(f, nm->lines[t], NAME_WIDTH, 'l');
+		for (int p = 0; p < c->k; p++)
+			fprintf(f, "  %*" PRId64, width, c->counts[(size_t)t * (size_t)c->k + (size_t)p]);
+		fputc('\n', f);
+	}
+}
+
+static void json_metrics(FILE *f, const ck_class_metrics *m)
+{
+	fputs("\"precision\": ", f);
+	put_json_number(f, m->precision);
+	fputs(", \"recall\": ", f);
+	put_json_number(f, m->recall);
+	fputs(", \"f1\": ", f);
+	put_json_number(f, m->f1);
+	fprintf(f, ", \"support\": %" PRId64, m->support);
+}
+
+static void report_json(FILE *f, const ck_eval *e, const names *nm)
+{
+	fprintf(f, "{\"n\": %" PRId64 ", \"loss\": ", e->n);
+	put_json_number(f, e->loss);
+	fprintf(f, ", \"loss_kind\": \"%s\"", ck_loss_name(e->loss_kind));
+	if (e->task == CK_TASK_REGRESSION) {
+		fputs(", \"mse\": ", f);
+		put_json_number(f, ck_regression_mse(&e->regression, -1));
+		fputs(", \"mae\": ", f);
+		put_json_number(f, ck_regression_mae(&e->regression, -1));
+		fputs(", \"per_output\": [", f);
+		for (int j = 0; j < e->K; j++) {
+			fprintf(f, "%s{\"output\": %d, \"mse\": ", j ? ", " : "", j);
+			put_json_number(f, ck_regression_mse(&e->regression, j));
+			fputs(", \"mae\": ", f);
+			put_json_number(f, ck_regression_mae(&e->regression, j));
+			fputc('}', f);
+		}
+		fputs("]}\n", f);
+		return;
+	}
+	const ck_confusion *c = &e->confusion;
+	fputs(", \"accuracy\": ", f);
+	put_json_number(f, ck_confusion_accuracy(c));
+	if (e->topk > 0) {
+		fprintf(f, ", \"top_k\": {\"k\": %d, \"accuracy\": ", e->topk);
+		put_json_number(f, e->n ? (double)e->topk_correct / (double)e->n : 0.0);
+		fputc('}', f);
+	}
+	fputs(", \"per_class\": [", f);
+	for (int k = 0; k < c->k; k++) {
+		ck_class_metrics m;
+		ck_confusion_class(c, k, &m);
+		fprintf(f, "%s{\"id\": %d, \"class\": ", k ? ", " : "", k);
+		put_json_string(f, nm->lines[k]);
+		fputs(", ", f);
+		json_metrics(f, &m);
+		fputc('}', f);
+	}
+	ck_class_metrics macro, weighted;
+	ck_confusion_average(c, &macro, &weighted);
+	fputs("], \"macro_avg\": {", f);
+	json_metrics(f, &macro);
+	fputs("}, \"weighted_avg\": {", f);
+	json_metrics(f, &weighted);
+	fputs("}, \"confusion\": [", f);
+	for (int t = 0; t < c->k; t++) {
+		fputs(t ? ", [" : "[", f);
+		for (int p = 0; p < c->k; p++)
+			fprintf(f, "%s%" PRId64, p ? ", " : "", c->counts[(size_t)t * (size_t)c->k + (size_t)p]);
+		fputc(']', f);
+	}
+	fputs("]}\n", f);
+}
+
+/* ---- predictions ---------------------------------------------------------------------- */
+
+static void predictions_tsv(FILE *f, const ck_eval *e, const names *nm, const float *prob,
+                            const int32_t *pred)
+{
+	int K = e->K;
+	for (int64_t i = 0; i < e->n; i++) {
+		const float *row = prob + (size_t)i * (size_t)K;
+		fprintf(f, "%" PRId64, i);
+		if (e->task == CK_TASK_REGRESSION) {
+			for (int j = 0; j < K; j++)
+				fprintf(f, "\t%.9g", (double)row[j]);
+		} else {
+			/* The probability of the predicted class. */
+			double p = e->task == CK_TASK_BINARY ? (pred[i] ? row[0] : 1.0 - row[0])
+			                                     : row[pred[i]];
+			fputc('\t', f);
+			put_cell(f, nm->lines[pred[i]], INT_MAX, 0);
+			fprintf(f, "\t%.6f", p);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void predictions_tnz(const char *path, const ck_eval *e, const names *nm,
+                            const float *prob, const int32_t *pred, const char *cmdline)
+{
+	ck_tnz out = {0};
+	ck_err err = {{0}};
+	int64_t n = e->n, K = e->K;
+	int ok;
+	if (e->task == CK_TASK_REGRESSION) {
+		ok = ck_tnz_add(&out, "pred", CK_DTYPE_F32, 2, (int64_t[]){n, K}, prob, &err) != NULL;
+	} else {
+		ok = ck_tnz_add(&out, "pred", CK_DTYPE_I32, 1, (int64_t[]){n}, pred, &err) &&
+		     ck_tnz_add(&out, "prob", CK_DTYPE_F32, 2, (int64_t[]){n, K}, prob, &err);
+		size_t len = 0;
+		for (int64_t k = 0; k < nm->count; k++)
+			len += strlen(nm->lines[k]) + 1;
+		char *text = malloc(len + 1), *p = text;
+		if (!text)
+			die("out of memory");
+		for (int64_t k = 0; k < nm->count; k++)
+			p += sprintf(p, "%s\n", nm->lines[k]);
+		ok = ok && ck_meta_set(&out.meta, "classes", text, len, &err) == 0;
+		free(text);
+	}
+	ok = ok && ck_meta_set(&out.meta, "created_by", cmdline, (size_t)-1, &err) == 0;
+	ok = ok && ck_tnz_save(&out, path ? path : "-", NULL, &err) == 0;
+	ck_tnz_free(&out);
+	if (!ok)
+		die("%s: %s", path && strcmp(path, "-") ? path : "standard output", err.msg);
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	char *s = malloc(len), *p = s;
+	if (!s)
+		die("out of memory");
+	*p = '\0';
+	for (int i = 0; i < argc; i++)
+		p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	/* A closed pipe downstream ends the program quietly, as it does cat. */
+	signal(SIGPIPE, SIG_DFL);
+
+	const char *model_path = NULL, *out_path = NULL, *data_path = "-";
+	int json = 0, predict = 0, tsv = 0, topk = 0, batch = 256, threads = 0;
+	enum { OPT_JSON = 256, OPT_PREDICT, OPT_TSV, OPT_TOPK, OPT_BATCH, OPT_THREADS, OPT_HELP,
+	       OPT_VERSION };
+	static const struct option longopts[] = {
+		{"model", required_argument, NULL, 'm'},
+		{"output", required_argument, NULL, 'o'},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"predict", no_argument, NULL, OPT_PREDICT},
+		{"tsv", no_argument, NULL, OPT_TSV},
+		{"top-k", required_argument, NULL, OPT_TOPK},
+		{"batch", required_argument, NULL, OPT_BATCH},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":m:o:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': model_path = optarg; break;
+		case 'o': out_path = optarg; break;
+		case OPT_JSON: json = 1; break;
+		case OPT_PREDICT: predict = 1; break;
+		case OPT_TSV: tsv = 1; break;
+		case OPT_TOPK: topk = (int)parse_long("--top-k", optarg, 1, INT_MAX); break;
+		case OPT_BATCH: batch = (int)parse_long("--batch", optarg, 1, 1 << 20); break;
+		case OPT_THREADS: threads = (int)parse_long("--threads", optarg, 0, 1024); break;
+		case OPT_HELP: usage(stdout); goto done;
+		case OPT_VERSION: printf("cnn-eval (cnnkit) %s\n", ck_version()); goto done;
+		case ':': usage_error("option %s needs a value", argv[optind - 1]);
+		default:
+			usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		data_path = argv[optind++];
+	if (optind < argc)
+		usage_error("one data file at most (got \"%s\" too)", argv[optind]);
+	if (!model_path)
+		usage_error("no model: use -m MODEL");
+	if (tsv && !predict)
+		usage_error("--tsv goes with --predict");
+	if (json && predict)
+		usage_error("--json and --predict exclude each other");
+
+	ck_err err = {{0}};
+	ck_tnz mfile = {0};
+	if (ck_tnz_load(&mfile, model_path, threads, &err) < 0)
+		die("%s: %s", model_path, err.msg);
+	if (!ck_meta_get(&mfile.meta, "arch", NULL))
+		die("%s: not a model (no \"arch\" metadata)", model_path);
+	ck_model *model = ck_model_from_tnz(&mfile, &err);
+	if (!model)
+		die("%s: %s", model_path, err.msg);
+	ck_normalize norm = {0};
+	const char *v = ck_meta_get(&mfile.meta, "normalize", NULL);
+	if (v && ck_normalize_parse(&norm, v, &err) < 0)
+		die("%s: metadata \"normalize\": %s", model_path, err.msg);
+
+	const char *data_name = strcmp(data_path, "-") ? data_path : "standard input";
+	ck_dataset data;
+	if (ck_dataset_load(&data, data_path, threads, &err) < 0 ||
+	    ck_dataset_check_model(&data, model, &err) < 0 ||
+	    ck_normalize_check(&norm, &data, &err) < 0)
+		die("%s: %s", data_name, err.msg);
+	if (data.label_kind == CK_LABELS_NONE && !predict)
+		die("%s: data has no labels (y): use --predict", data_name);
+
+	ck_loss_kind loss = ck_loss_default(model, data.label_kind);
+	v = ck_meta_get(&mfile.meta, "loss", NULL);
+	if (v && ck_loss_parse(v, &loss) < 0)
+		die("%s: metadata \"loss\" is \"%.40s\": expected cce, bce or mse", model_path, v);
+
+	int64_t K = ck_model_output_size(model);
+	float *prob = NULL;
+	int32_t *pred = NULL;
+	if (predict) {
+		prob = malloc((size_t)data.n * (size_t)K * sizeof *prob);
+		pred = malloc((size_t)data.n * sizeof *pred);
+		if (!prob || !pred)
+			die("out of memory for %" PRId64 " predictions", data.n);
+	}
+	if (topk > K && !predict)
+		die("--top-k %d is more than the %" PRId64 " outputs of the model", topk, K);
+	ck_eval e;
+	if (ck_evaluate(&e, model, &data, NULL, 0, batch, &norm, loss, predict ? 0 : topk, prob,
+	                pred, &err) < 0)
+		die("%s", err.msg);
+	names nm = {0};
+	if (e.task != CK_TASK_REGRESSION)
+		names_pick(&nm, &data, &mfile, e.task == CK_TASK_BINARY ? 2 : (int)K);
+
+	if (predict && !tsv) {
+		char *cmdline = join_args(argc, argv);
+		predictions_tnz(out_path, &e, &nm, prob, pred, cmdline);
+		free(cmdline);
+	} else {
+		text_out o;
+		text_open(&o, out_path);
+		if (predict)
+			predictions_tsv(o.f, &e, &nm, prob, pred);
+		else if (json)
+			report_json(o.f, &e, &nm);
+		else
+			report_text(o.f, &e, &nm);
+		text_close(&o);
+	}
+	names_free(&nm);
+	ck_eval_free(&e);
+	free(prob);
+	free(pred);
+	ck_dataset_free(&data);
+	ck_model_free(model);
+	ck_tnz_free(&mfile);
+done:
+	if (fflush(stdout) || ferror(stdout) || fclose(stdout))
+		die("write error on standard output: %s", strerror(errno));
+	return 0;
+}

@@ -1,0 +1,1 @@
+/* cnnkit/embed.h: placeholder, filled in by its module. */

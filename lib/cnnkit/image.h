@@ -1,0 +1,1 @@
+/* cnnkit/image.h: placeholder, filled in by its module. */

@@ -1,0 +1,1 @@
+/* cnnkit/plot.h: placeholder, filled in by its module. */

@@ -1,0 +1,1 @@
+/* cnnkit/text.h: placeholder, filled in by its module. */
