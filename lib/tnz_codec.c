@@ -1,4 +1,4 @@
-/* tnz_codec.c: the bytes of one DATA chunk: CRC-32, the byte-shuffle filter,
+/* tnz_codec.c: the bytes of one DATA chunk: the byte-shuffle filter,
  * deflate on the way out and a bounded inflate on the way in. */
 #include "cnnkit.h"
 #include "tnz_internal.h"
@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-uint32_t ck_crc32(uint32_t crc, const void *buf, size_t len)
-{
-	/* zlib returns 0, not crc, for a NULL buffer. */
-	return len ? (uint32_t)crc32_z(crc, buf, len) : crc;
-}
 
 void tnz_tag_str(uint32_t tag, char out[5])
 {
@@ -168,7 +162,9 @@ static int inflate_bounded(const unsigned char *payload, size_t n, size_t raw,
 int tnz_rchunk_decode(tnz_rchunk *c, const char *name, size_t esize, int filter, int decode)
 {
 	c->failed = 0;
-	uint32_t crc = ck_crc32(ck_crc32(0, c->frame, sizeof c->frame), c->body, c->len);
+	uint32_t crc = ck_crc32(ck_crc32(0, c->frame, sizeof c->frame), c->body, c->in_body);
+	if (c->in_body < c->len) /* a stored payload read in place */
+		crc = ck_crc32(crc, c->direct, c->len - c->in_body);
 	if (crc != c->crc) {
 		c->failed = 1;
 		return ck_err_set(&c->err, "CRC mismatch in DATA record at offset %" PRIu64, c->offset);
@@ -176,7 +172,7 @@ int tnz_rchunk_decode(tnz_rchunk *c, const char *name, size_t esize, int filter,
 	const unsigned char *b = c->body;
 	int codec = b[0];
 	c->raw = tnz_get32(b + 4);
-	const unsigned char *payload = b + TNZ_DATA_PREFIX;
+	const unsigned char *payload = c->in_body < c->len ? c->direct : b + TNZ_DATA_PREFIX;
 	size_t plen = c->len - TNZ_DATA_PREFIX;
 	char what[96];
 	if (codec != TNZ_CODEC_STORED && codec != TNZ_CODEC_ZLIB) {
@@ -200,17 +196,31 @@ int tnz_rchunk_decode(tnz_rchunk *c, const char *name, size_t esize, int filter,
 		return 0;
 
 	int shuffled = filter == TNZ_FILTER_SHUFFLE && esize > 1;
+	/* Decoded bytes go to the caller's buffer when there is one (it holds
+	 * raw bytes: the reader placed the chunk by this prefix). */
 	const unsigned char *dec = payload;
 	if (codec == TNZ_CODEC_ZLIB) {
-		if (inflate_bounded(payload, plen, c->raw, &c->tmp, &c->tmp_cap))
+		unsigned char *fixed = c->direct;
+		size_t fixed_cap = c->raw;
+		int bad = c->direct && !shuffled
+		              ? inflate_bounded(payload, plen, c->raw, &fixed, &fixed_cap)
+		              : inflate_bounded(payload, plen, c->raw, &c->tmp, &c->tmp_cap);
+		if (bad)
 			return chunk_fail(c, name, "corrupt chunk");
-		dec = c->tmp;
+		dec = c->direct && !shuffled ? c->direct : c->tmp;
 	}
 	if (shuffled) {
-		if (grow(&c->out, &c->out_cap, c->raw))
-			return chunk_fail(c, name, "out of memory for chunk");
-		tnz_unshuffle(c->out, dec, c->raw, esize);
-		dec = c->out;
+		unsigned char *to = c->direct;
+		if (!to) {
+			if (grow(&c->out, &c->out_cap, c->raw))
+				return chunk_fail(c, name, "out of memory for chunk");
+			to = c->out;
+		}
+		tnz_unshuffle(to, dec, c->raw, esize);
+		dec = to;
+	} else if (c->direct && dec != c->direct) {
+		memcpy(c->direct, dec, c->raw); /* stored, read into body */
+		dec = c->direct;
 	}
 	c->data = dec;
 	return 0;

@@ -132,13 +132,15 @@ void tnz_wchunk_free(tnz_wchunk *c);
 /* One chunk on the reader's side: a DATA record read, its bytes decoded. */
 typedef struct tnz_rchunk {
 	unsigned char frame[TNZ_FRAME_HEAD]; /* tag and length, for the CRC */
-	unsigned char *body;                 /* the DATA body, len bytes */
-	size_t len, body_cap;
+	unsigned char *body; /* the DATA body (the first in_body of its len bytes) */
+	size_t len, in_body, body_cap;
+	unsigned char *direct; /* the caller's buffer for the decoded bytes, or NULL;
+	                          a stored payload not in body is there */
 	uint32_t crc;    /* the record's stored CRC */
 	uint64_t offset; /* of the record in the stream */
 	unsigned char *out, *tmp; /* decoded / inflated-before-unshuffle bytes */
 	size_t out_cap, tmp_cap;
-	const unsigned char *data; /* the decoded chunk: body + 8, out or tmp */
+	const unsigned char *data; /* the decoded chunk: body + 8, out, tmp or direct */
 	size_t raw;                /* its size (from the prefix) */
 	ck_err err;
 	int failed;

@@ -21,6 +21,7 @@
 
 #define IBUF_SIZE ((size_t)1 << 20) /* the input buffer */
 #define GROW_MIN ((size_t)1 << 16)  /* first allocation for a body */
+#define DIRECT_MIN ((size_t)1 << 16) /* read buffers this large get chunks in place */
 
 struct ck_tnz_reader {
 	int fd, own_fd;
@@ -151,10 +152,11 @@ static int take(ck_tnz_reader *r, unsigned char *dst, size_t n, ck_err *err)
 	return 0;
 }
 
-/* Reads a body of len bytes into *buf, growing it only as bytes arrive. */
-static int take_body(ck_tnz_reader *r, unsigned char **buf, size_t *cap, size_t len, ck_err *err)
+/* Reads a body of len bytes into *buf, of which the first got are already
+ * there, growing it only as bytes arrive. */
+static int take_body_from(ck_tnz_reader *r, unsigned char **buf, size_t *cap, size_t got,
+                          size_t len, ck_err *err)
 {
-	size_t got = 0;
 	while (got < len || !*buf) {
 		size_t want = got < GROW_MIN / 2 ? GROW_MIN : 2 * got;
 		if (want > len)
@@ -171,6 +173,11 @@ static int take_body(ck_tnz_reader *r, unsigned char **buf, size_t *cap, size_t 
 		got = want;
 	}
 	return 0;
+}
+
+static int take_body(ck_tnz_reader *r, unsigned char **buf, size_t *cap, size_t len, ck_err *err)
+{
+	return take_body_from(r, buf, cap, 0, len, err);
 }
 
 /* ---- records ----------------------------------------------------------- */
@@ -515,13 +522,62 @@ static int read_tend(ck_tnz_reader *r, const record *rec, ck_err *err)
 	return 0;
 }
 
+/* Reads the body and CRC of a DATA record into c. With a destination
+ * (*dst, *room bytes), a chunk that fits is decoded straight into it (a
+ * stored payload is even read into it) and the destination advances; the
+ * first chunk that does not fit ends direct placement for the batch. The
+ * prefix steers placement before the CRC is checked: a lie there only
+ * misplaces bytes of a record that then fails its CRC. */
+static int take_chunk(ck_tnz_reader *r, tnz_rchunk *c, const record *rec, unsigned char **dst,
+                      size_t *room, ck_err *err)
+{
+	tnz_put32(c->frame, rec->tag);
+	tnz_put32(c->frame + 4, rec->len);
+	c->offset = rec->offset;
+	c->len = rec->len;
+	c->direct = NULL;
+	c->in_body = rec->len;
+	size_t got = 0;
+	if (*dst) {
+		if (take_body(r, &c->body, &c->body_cap, TNZ_DATA_PREFIX, err))
+			return -1;
+		got = TNZ_DATA_PREFIX;
+		size_t raw = tnz_get32(c->body + 4), plen = rec->len - TNZ_DATA_PREFIX;
+		int shuffled = r->cur.filter == TNZ_FILTER_SHUFFLE && r->esize > 1;
+		if (raw == 0 || raw > CK_TNZ_MAX_CHUNK || raw > *room) {
+			*dst = NULL;
+		} else {
+			c->direct = *dst;
+			*dst += raw;
+			*room -= raw;
+			if (c->body[0] == TNZ_CODEC_STORED && plen == raw && !shuffled) {
+				if (take(r, c->direct, plen, err))
+					return -1;
+				c->in_body = TNZ_DATA_PREFIX;
+				got = rec->len;
+			}
+		}
+	}
+	unsigned char crc[TNZ_FRAME_CRC];
+	if ((got < rec->len && take_body_from(r, &c->body, &c->body_cap, got, rec->len, err)) ||
+	    take(r, crc, sizeof crc, err))
+		return -1;
+	c->crc = tnz_get32(crc);
+	return 0;
+}
+
 /* Reads up to one DATA record per slot (stopping at TEND), then checks and,
- * if decode is set, decodes them in parallel. Errors are reported in stream
- * order: a bad chunk before a bad record is the one named. */
-static int fill(ck_tnz_reader *r, int decode, ck_err *err)
+ * if decode is set, decodes them in parallel; with dst, chunks that fit go
+ * straight into dst[0..cap) and *placed counts their bytes. Errors are
+ * reported in stream order: a bad chunk before a bad record is the one
+ * named. */
+static int fill(ck_tnz_reader *r, int decode, unsigned char *dst, size_t cap, size_t *placed,
+                ck_err *err)
 {
 	r->qhead = r->qcount = 0;
 	r->qpos = 0;
+	unsigned char *next = dst;
+	size_t room = cap;
 	record rec = {0};
 	ck_err later = {{0}};
 	int stop = 0; /* 1: TEND met, -1: an error in later */
@@ -540,18 +596,10 @@ static int fill(ck_tnz_reader *r, int decode, ck_err *err)
 			stop = -1;
 			break;
 		}
-		tnz_rchunk *c = &r->slots[r->qcount];
-		tnz_put32(c->frame, rec.tag);
-		tnz_put32(c->frame + 4, rec.len);
-		c->offset = rec.offset;
-		c->len = rec.len;
-		unsigned char crc[TNZ_FRAME_CRC];
-		if (take_body(r, &c->body, &c->body_cap, rec.len, &later) ||
-		    take(r, crc, sizeof crc, &later)) {
+		if (take_chunk(r, &r->slots[r->qcount], &rec, &next, &room, &later)) {
 			stop = -1;
 			break;
 		}
-		c->crc = tnz_get32(crc);
 		r->stored += rec.len;
 		r->qcount++;
 	}
@@ -561,7 +609,14 @@ static int fill(ck_tnz_reader *r, int decode, ck_err *err)
 	const char *name = r->cur.name;
 	size_t esize = r->esize;
 	int filter = r->cur.filter;
-#pragma omp parallel for num_threads(n) schedule(static, 1) if (n > 1)
+	/* Threads pay off for inflating and unshuffling, not for the CRC of
+	 * stored chunks alone. (The codec byte is not checked yet: it only
+	 * chooses the team size here.) */
+	int work = decode && filter == TNZ_FILTER_SHUFFLE && esize > 1;
+	for (int i = 0; i < n && decode && !work; i++)
+		work = slots[i].body[0] != TNZ_CODEC_STORED;
+	int team = work ? n : 1;
+#pragma omp parallel for num_threads(team) schedule(static, 1) if (team > 1)
 	for (int i = 0; i < n; i++)
 		tnz_rchunk_decode(&slots[i], name, esize, filter, decode);
 
@@ -579,6 +634,11 @@ static int fill(ck_tnz_reader *r, int decode, ck_err *err)
 			                  name, limit, slots[i].offset);
 		r->raw += slots[i].raw;
 	}
+	/* Chunks placed in dst are already handed out. */
+	while (r->qhead < n && slots[r->qhead].direct)
+		r->qhead++;
+	if (placed)
+		*placed = cap - room;
 	if (stop < 0) {
 		if (err)
 			*err = later;
@@ -592,7 +652,7 @@ static int fill(ck_tnz_reader *r, int decode, ck_err *err)
 static int skip_rest(ck_tnz_reader *r, ck_err *err)
 {
 	while (!r->tensor_done)
-		if (fill(r, 0, err))
+		if (fill(r, 0, NULL, 0, NULL, err))
 			return -1;
 	r->qhead = r->qcount = 0;
 	return 0;
@@ -680,8 +740,12 @@ int64_t ck_tnz_reader_read(ck_tnz_reader *r, void *buf, size_t cap, ck_err *err)
 		}
 		if (r->tensor_done)
 			return 0;
-		if (fill(r, 1, err))
+		/* A buffer that can take whole chunks gets them without a copy. */
+		size_t placed = 0;
+		if (fill(r, 1, cap >= DIRECT_MIN ? buf : NULL, cap, &placed, err))
 			return rfail(r, err);
+		if (placed)
+			return (int64_t)placed;
 	}
 }
 

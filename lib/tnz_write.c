@@ -348,7 +348,9 @@ static int flush_chunks(ck_tnz_writer *w, int n, ck_err *err)
 	int filter = w->filter, level = w->tlevel;
 	size_t esize = w->esize;
 	tnz_wchunk *c = w->chunks;
-#pragma omp parallel for num_threads(n) schedule(static, 1) if (n > 1)
+	/* Stored chunks cost a CRC at memory speed: not worth waking threads. */
+	int team = level > 0 || filter ? n : 1;
+#pragma omp parallel for num_threads(team) schedule(static, 1) if (team > 1)
 	for (int i = 0; i < n; i++)
 		tnz_wchunk_encode(&c[i], esize, filter, level);
 	for (int i = 0; i < n; i++)
@@ -359,6 +361,20 @@ static int flush_chunks(ck_tnz_writer *w, int n, ck_err *err)
 	w->pending = 0;
 	c[0].len = 0;
 	return 0;
+}
+
+/* A DATA record of codec 0 for data[0..n), written without a copy. */
+static int write_stored(ck_tnz_writer *w, const unsigned char *data, size_t n, ck_err *err)
+{
+	unsigned char head[TNZ_FRAME_HEAD + TNZ_DATA_PREFIX] = {0}, crc[TNZ_FRAME_CRC];
+	tnz_put32(head, TNZ_DATA);
+	tnz_put32(head + 4, (uint32_t)(TNZ_DATA_PREFIX + n));
+	tnz_put32(head + 12, (uint32_t)n);
+	tnz_put32(crc, ck_crc32(ck_crc32(0, head, sizeof head), data, n));
+	return write_all(w, head, sizeof head, err) || write_all(w, data, n, err) ||
+	               write_all(w, crc, sizeof crc, err)
+	           ? -1
+	           : 0;
 }
 
 int ck_tnz_writer_data(ck_tnz_writer *w, const void *data, size_t nbytes, ck_err *err)
@@ -375,6 +391,16 @@ int ck_tnz_writer_data(ck_tnz_writer *w, const void *data, size_t nbytes, ck_err
 	}
 	const unsigned char *p = data;
 	while (nbytes > 0) {
+		/* Stored, nothing buffered, a whole chunk given: write it from the
+		 * caller's memory (the same bytes as through the buffer). */
+		if (w->tlevel == 0 && w->pending == 0 && w->chunks[0].len == 0 && nbytes >= w->tchunk) {
+			if (write_stored(w, p, w->tchunk, err))
+				return -1;
+			p += w->tchunk;
+			nbytes -= w->tchunk;
+			w->written += w->tchunk;
+			continue;
+		}
 		tnz_wchunk *c = &w->chunks[w->pending];
 		if (c->len == 0 && tnz_wchunk_reserve(c, w->tchunk, w->filter, w->tlevel, err))
 			return writer_fail(w, err);

@@ -176,7 +176,9 @@ ck_tnz_reader *ck_tnz_reader_fdopen(int fd, int threads, ck_err *err);
  * the stream and not the file name, which the caller prefixes. */
 int ck_tnz_reader_next(ck_tnz_reader *r, ck_tnz_header *h, ck_err *err);
 /* Reads up to cap (> 0) bytes of the current tensor's data. Returns the
- * count, 0 once the tensor is complete and verified (TEND), -1 on error. */
+ * count, 0 once the tensor is complete and verified (TEND), -1 on error.
+ * A buffer of 64 KiB or more receives whole chunks decoded in place, with
+ * no intermediate copy; after an error its content is undefined. */
 int64_t ck_tnz_reader_read(ck_tnz_reader *r, void *buf, size_t cap, ck_err *err);
 /* Reads the rest of the current tensor without decoding it: CRCs, chunk
  * headers and sizes are verified, deflate streams are not inflated (so a

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static void test_crc32(void)
 {
@@ -11,6 +12,31 @@ static void test_crc32(void)
 	CHECK(ck_crc32(0, "", 0) == 0, "empty");
 	uint32_t c = ck_crc32(0, "1234", 4);
 	CHECK(ck_crc32(c, "56789", 5) == 0xCBF43926u, "continues from a previous value");
+	CHECK(ck_crc32(0x12345678u, NULL, 0) == 0x12345678u, "nothing to add");
+
+	/* The folding path (256 bytes and more) against zlib's tables: every
+	 * alignment, lengths around the 16- and 64-byte steps, continuations. */
+	size_t n = 1 << 20;
+	unsigned char *buf = malloc(n);
+	uint64_t s = 88172645463325252ull;
+	for (size_t i = 0; i < n; i++) {
+		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+		buf[i] = (unsigned char)s;
+	}
+	int bad = 0;
+	for (size_t off = 0; off < 16; off++)
+		for (size_t len = 250; len < 700; len++)
+			bad += ck_crc32(0, buf + off, len) != (uint32_t)crc32_z(0, buf + off, len);
+	for (size_t len = 1000; len < n; len = len * 3 + 7)
+		bad += ck_crc32(0xdeadbeefu, buf + 3, len) != (uint32_t)crc32_z(0xdeadbeefu, buf + 3, len);
+	CHECK(bad == 0, "%d lengths differ from zlib", bad);
+	uint32_t whole = ck_crc32(0, buf, n), parts = 0;
+	for (size_t pos = 0, step = 1; pos < n; pos += step, step = step * 5 % 9973 + 1)
+		parts = ck_crc32(parts, buf + pos, pos + step <= n ? step : n - pos);
+	CHECK(whole == parts && whole == (uint32_t)crc32_z(0, buf, n), "in pieces");
+	memset(buf, 0, n);
+	CHECK(ck_crc32(0, buf, n) == (uint32_t)crc32_z(0, buf, n), "zeros");
+	free(buf);
 }
 
 static void test_meta(void)
