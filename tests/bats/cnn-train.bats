@@ -350,3 +350,25 @@ last_value() {
 	[[ "$output" == "cnn-train: model file nodir/m.tnz: "* ]]
 	[[ "$output" != *"epoch 1/1"* ]]
 }
+
+# ---- progress -----------------------------------------------------------------
+
+@test "--progress draws the bar; NO_COLOR drops the colour; -q prints nothing" {
+	run train --epochs 1 --progress -o m.tnz train.tnz
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"epoch 1/1 ["*"img/s"*"loss"*"ETA"* ]]
+	[[ "$output" != *$'\033[1m'* ]]  # stderr is not a terminal: no colour
+	if command -v script >/dev/null; then
+		# on a terminal: the bar without --progress, in colour unless NO_COLOR
+		cmd="cnn-train --arch '$ARCH' --threads 1 --epochs 1 -o m.tnz train.tnz"
+		run script -qec "$cmd" /dev/null
+		[ "$status" -eq 0 ]
+		[[ "$output" == *$'\033[1m'*"img/s"* ]]
+		NO_COLOR=1 run script -qec "$cmd" /dev/null
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"img/s"* && "$output" != *$'\033[1m'* ]]
+	fi
+	run train --epochs 1 -q -o m.tnz train.tnz
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
