@@ -325,6 +325,9 @@ static int setup(run *r, ck_err *err)
 	ck_train_config *c = r->cfg;
 	if (!c->output)
 		return ck_err_set(err, "no output file (-o)");
+	if (strcmp(c->output, "-") == 0)
+		return ck_err_set(err, "-o -: the model must go to a file (it is rewritten after "
+		                  "each epoch that improves)");
 	r->threads = c->threads;
 	if (r->threads <= 0) {
 #ifdef _OPENMP

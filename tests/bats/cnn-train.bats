@@ -344,6 +344,12 @@ last_value() {
 	[ ! -e log.tsv ] || [ "$(wc -l < log.tsv)" -le 1 ]
 }
 
+@test "the model cannot go to standard output" {
+	run train --epochs 1 -o - train.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"-o -: the model must go to a file"* ]]
+}
+
 @test "a missing output directory fails before training" {
 	run train --epochs 1 -o nodir/m.tnz train.tnz
 	[ "$status" -eq 1 ]
