@@ -440,6 +440,8 @@ int main(int argc, char **argv)
 		die("%s", err.msg);
 
 	if (summary) {
+		if (!input_rank && strcmp(cfg.train, "-") == 0 && isatty(0))
+			usage_error("--summary needs data (TRAIN) or --input-shape C,H,W");
 		char *table;
 		if (ck_train_summary(&cfg, input_shape, input_rank, &table, &err) < 0)
 			die("%s", err.msg);
