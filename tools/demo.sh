@@ -7,7 +7,8 @@
 # seed 1, and prints the test accuracy (PyTorch 1.13 with the same recipe,
 # tools/torch_fashion.py: 0.879 after 1 epoch, 0.899 after 5).
 # Environment: BUILD (build directory, default build), DEMO_DIR (where the
-# data, log and model go, default $BUILD/demo), EPOCHS (default 5).
+# data, log and model go, default $BUILD/demo), EPOCHS (default 5), FASHION_DIR
+# (the IDX files, default /usr/share/datasets/fashion-mnist).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +17,7 @@ case $BUILD in /*) ;; *) BUILD="$top/$BUILD" ;; esac
 PATH="$BUILD/bin:$PATH"
 dir=${DEMO_DIR:-$BUILD/demo}
 epochs=${EPOCHS:-5}
-src=/usr/share/datasets/fashion-mnist
+src=${FASHION_DIR:-/usr/share/datasets/fashion-mnist}
 
 if [ ! -r "$src/train-images-idx3-ubyte.gz" ]; then
 	echo "demo: $src is missing; installing the Debian package dataset-fashion-mnist" >&2
