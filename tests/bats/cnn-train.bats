@@ -207,7 +207,8 @@ last_value() {
 	# a run long enough to be interrupted: many tiny steps
 	cnn-train --arch "$ARCH" --batch 1 --epochs 1000 --threads 1 -q -o m.tnz train.tnz &
 	pid=$!
-	for i in $(seq 50); do [ -e m.tnz.ckpt ] && break; sleep 0.1; done
+	# the first checkpoint shows that the handler is installed
+	for i in $(seq 300); do [ -e m.tnz.ckpt ] && break; sleep 0.1; done
 	kill -INT $pid
 	st=0
 	wait $pid || st=$?
