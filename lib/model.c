@@ -444,6 +444,12 @@ static void threads_leave(int saved)
 #endif
 }
 
+/* Whether L's kernels apply its relu word themselves. */
+static int relu_fused(const ck_layer *L)
+{
+	return L->ops->fuses_relu && L->act.kind == CK_ARCH_ACT_RELU;
+}
+
 static ck_pass make_pass(const ck_model *m, int n, int training, uint64_t seed,
                          const int32_t *lengths)
 {
@@ -474,7 +480,8 @@ const float *ck_model_forward(ck_model *m, const void *x, const int32_t *lengths
 			L->out = L->out_buf;
 		if (L->ops->forward)
 			L->ops->forward(L, &p);
-		ck_layer_act_forward(L, n);
+		if (!relu_fused(L))
+			ck_layer_act_forward(L, n);
 		L->fwd_time = now() - t0;
 		in = L->out;
 	}
@@ -486,12 +493,22 @@ const float *ck_model_forward(ck_model *m, const void *x, const int32_t *lengths
 }
 
 /* The gradient w.r.t. the kernel's output: dout itself, or through the
- * fused activation into scratch. */
+ * fused activation into scratch (a ReLU the layer's kernels take care of
+ * passes dout as it is). */
 static const float *through_act(ck_layer *L, const ck_pass *p)
 {
-	if (L->act.kind == CK_ARCH_ACT_LINEAR)
+	if (L->act.kind == CK_ARCH_ACT_LINEAR || relu_fused(L))
 		return L->dout;
 	size_t count = (size_t)p->n * L->out_size;
+	if (L->act.kind == CK_ARCH_ACT_RELU) {
+		/* Written rather than zeroed then added: ck_relu_backward's values. */
+		float *g = p->scratch;
+		const float *dout = L->dout, *out = L->out;
+#pragma omp parallel for schedule(static) if (count >= 65536)
+		for (size_t i = 0; i < count; i++)
+			g[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+		return g;
+	}
 	memset(p->scratch, 0, count * sizeof(float));
 	int64_t outer = (int64_t)p->n * L->out_size / (L->act_channels * L->act_inner);
 	ck_act_backward(&L->act, p->scratch, L->dout, L->out, outer, L->act_channels, L->act_inner);

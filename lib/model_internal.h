@@ -60,10 +60,14 @@ typedef struct ck_layer_ops {
 	void (*forward)(ck_layer *L, const ck_pass *p);
 	/* Adds into L->din (when not NULL) and the parameter gradients, from
 	 * dout, the gradient w.r.t. the output BEFORE the fused activation
-	 * (L->dout itself when there is none). */
+	 * (L->dout itself when there is none, or when fuses_relu applies). */
 	void (*backward)(ck_layer *L, const float *dout, const ck_pass *p);
 	/* 1: out is a view of in and dout of din (flatten, residual). */
 	int view;
+	/* 1: a relu word (L->act) is applied by forward itself, and backward
+	 * takes the gradient w.r.t. the activation's output (L->dout) and goes
+	 * through the ReLU on its own: one pass over the output saved each way. */
+	int fuses_relu;
 } ck_layer_ops;
 
 typedef struct ck_conv_layer {
