@@ -181,67 +181,115 @@ static void valid_range(int nout, int n, int stride, int pad, int k, int *lo, in
 		*hi = *lo;
 }
 
+/* Whether the output plane has the input's geometry (stride 1, OW == W):
+ * then a tap's valid rows are one contiguous run of the input plane, and
+ * im2col and col2im move each (c,kh,kw) row as one block, fixing up the few
+ * columns that fall off the left and right edges after. */
+static int same_plane(const ck_conv2d_dims *d)
+{
+	return d->SH == 1 && d->SW == 1 && d->OW == d->W;
+}
+
+/* Zeroes columns [0, ow_lo) and [ow_hi, OW) of rows [oh_lo, oh_hi) of a
+ * plane of OW columns: a column at a time, as they are one or two wide (a
+ * loop along a row would become a memset call per row). */
+static void zero_columns(float *plane, int OW, int oh_lo, int oh_hi, int ow_lo, int ow_hi)
+{
+	for (int ow = 0; ow < OW; ow++) {
+		if (ow == ow_lo)
+			ow = ow_hi;
+		if (ow >= OW)
+			break;
+		for (int oh = oh_lo; oh < oh_hi; oh++)
+			plane[(size_t)oh * OW + ow] = 0.0f;
+	}
+}
+
 /* col (C*KH*KW, OH*OW), rows ld floats apart, <- the receptive fields of
  * img (C,H,W), zero outside. */
 static void im2col(float *col, size_t ld, const float *img, const ck_conv2d_dims *d)
 {
 	int OH = d->OH, OW = d->OW;
+	int plane = same_plane(d);
 	for (int c = 0; c < d->C; c++)
-		for (int kh = 0; kh < d->KH; kh++)
+		for (int kh = 0; kh < d->KH; kh++) {
+			int oh_lo, oh_hi;
+			valid_range(OH, d->H, d->SH, d->PH, kh, &oh_lo, &oh_hi);
 			for (int kw = 0; kw < d->KW; kw++) {
 				float *row = col + (((size_t)c * d->KH + kh) * d->KW + kw) * ld;
+				const float *src = img + (size_t)c * d->H * d->W;
+				int shift = kw - d->PW; /* iw = ow*SW + shift */
 				int ow_lo, ow_hi;
 				valid_range(OW, d->W, d->SW, d->PW, kw, &ow_lo, &ow_hi);
-				for (int oh = 0; oh < OH; oh++) {
+				memset(row, 0, sizeof(float) * (size_t)oh_lo * OW);
+				memset(row + (size_t)oh_hi * OW, 0, sizeof(float) * (size_t)(OH - oh_hi) * OW);
+				if (plane && oh_hi > oh_lo && ow_hi > ow_lo) {
+					/* Rows oh_lo..oh_hi-1 are input rows ih_lo.. shifted by
+					 * `shift`: one copy from the first valid element to the
+					 * last, then zeros where a row wrapped into its neighbour. */
+					int ih_lo = oh_lo - d->PH + kh;
+					size_t first = (size_t)oh_lo * OW + ow_lo;
+					size_t last = (size_t)(oh_hi - 1) * OW + ow_hi; /* one past */
+					memcpy(row + first, src + (size_t)ih_lo * d->W + ow_lo + shift,
+					       sizeof(float) * (last - first));
+					zero_columns(row, OW, oh_lo, oh_hi, ow_lo, ow_hi);
+					continue;
+				}
+				for (int oh = oh_lo; oh < oh_hi; oh++) {
 					float *dst = row + (size_t)oh * OW;
-					int ih = oh * d->SH - d->PH + kh;
-					if (ih < 0 || ih >= d->H) {
-						memset(dst, 0, sizeof(float) * OW);
-						continue;
-					}
-					const float *src = img + ((size_t)c * d->H + ih) * d->W;
-					int shift = kw - d->PW; /* iw = ow*SW + shift */
+					const float *in = src + (size_t)(oh * d->SH - d->PH + kh) * d->W;
 					for (int ow = 0; ow < ow_lo; ow++)
 						dst[ow] = 0.0f;
 					if (d->SW == 1 && ow_hi > ow_lo)
-						memcpy(dst + ow_lo, src + ow_lo + shift, sizeof(float) * (ow_hi - ow_lo));
+						memcpy(dst + ow_lo, in + ow_lo + shift, sizeof(float) * (ow_hi - ow_lo));
 					else
 						for (int ow = ow_lo; ow < ow_hi; ow++)
-							dst[ow] = src[ow * d->SW + shift];
+							dst[ow] = in[ow * d->SW + shift];
 					for (int ow = ow_hi; ow < OW; ow++)
 						dst[ow] = 0.0f;
 				}
 			}
+		}
 }
 
 /* img (C,H,W) += col (C*KH*KW, OH*OW), rows ld floats apart, scattered
- * back: the adjoint of im2col. */
-static void col2im_add(float *img, const float *col, size_t ld, const ck_conv2d_dims *d)
+ * back: the adjoint of im2col. col is scratch: the plane path zeroes the
+ * entries that fall outside the image so that it can add whole blocks. */
+static void col2im_add(float *restrict img, float *restrict col, size_t ld,
+                       const ck_conv2d_dims *d)
 {
 	int OH = d->OH, OW = d->OW;
+	int plane = same_plane(d);
 	for (int c = 0; c < d->C; c++)
-		for (int kh = 0; kh < d->KH; kh++)
+		for (int kh = 0; kh < d->KH; kh++) {
+			int oh_lo, oh_hi;
+			valid_range(OH, d->H, d->SH, d->PH, kh, &oh_lo, &oh_hi);
 			for (int kw = 0; kw < d->KW; kw++) {
-				const float *row = col + (((size_t)c * d->KH + kh) * d->KW + kw) * ld;
+				float *row = col + (((size_t)c * d->KH + kh) * d->KW + kw) * ld;
+				float *dst = img + (size_t)c * d->H * d->W;
+				int shift = kw - d->PW;
 				int ow_lo, ow_hi;
 				valid_range(OW, d->W, d->SW, d->PW, kw, &ow_lo, &ow_hi);
-				for (int oh = 0; oh < OH; oh++) {
-					int ih = oh * d->SH - d->PH + kh;
-					if (ih < 0 || ih >= d->H)
-						continue;
+				if (plane && oh_hi > oh_lo && ow_hi > ow_lo) {
+					zero_columns(row, OW, oh_lo, oh_hi, ow_lo, ow_hi);
+					int ih_lo = oh_lo - d->PH + kh;
+					size_t first = (size_t)oh_lo * OW + ow_lo;
+					size_t count = (size_t)(oh_hi - 1) * OW + ow_hi - first;
+					const float *from = row + first;
+					float *to = dst + (size_t)ih_lo * d->W + ow_lo + shift;
+#pragma omp simd
+					for (size_t i = 0; i < count; i++)
+						to[i] += from[i];
+					continue;
+				}
+				for (int oh = oh_lo; oh < oh_hi; oh++) {
 					const float *src = row + (size_t)oh * OW;
-					float *dst = img + ((size_t)c * d->H + ih) * d->W;
-					int shift = kw - d->PW;
-					if (d->SW == 1) {
-						float *to = dst + shift;
-						for (int ow = ow_lo; ow < ow_hi; ow++)
-							to[ow] += src[ow];
-					} else {
-						for (int ow = ow_lo; ow < ow_hi; ow++)
-							dst[ow * d->SW + shift] += src[ow];
-					}
+					float *out = dst + (size_t)(oh * d->SH - d->PH + kh) * d->W;
+					for (int ow = ow_lo; ow < ow_hi; ow++)
+						out[ow * d->SW + shift] += src[ow];
 				}
 			}
+		}
 }
 
 static void chunk_range(const ck_conv2d_dims *d, int ch, int chunks, int *begin, int *end)
@@ -289,11 +337,13 @@ void ck_conv2d_forward_act(float *out, const float *inp, const float *weight,
 					float *dst = out + (n0 + j) * out_plane + (size_t)oc * P;
 					float b = bias ? bias[oc] : 0.0f;
 					if (act == CK_NN_ACT_RELU)
+#pragma omp simd
 						for (int p = 0; p < P; p++) {
 							float v = src[p] + b;
 							dst[p] = v > 0.0f ? v : 0.0f;
 						}
 					else
+#pragma omp simd
 						for (int p = 0; p < P; p++)
 							dst[p] = src[p] + b;
 				}
@@ -378,6 +428,7 @@ void ck_conv2d_backward_act(float *dinp, float *dweight, float *dbias,
 					size_t at = (n0 + j) * out_plane + (size_t)oc * P;
 					float *dst = y + (size_t)oc * ld + (size_t)j * P;
 					if (mask)
+#pragma omp simd
 						for (int p = 0; p < P; p++)
 							dst[p] = mask[at + p] > 0.0f ? dout[at + p] : 0.0f;
 					else

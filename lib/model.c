@@ -444,6 +444,18 @@ static void threads_leave(int saved)
 #endif
 }
 
+/* x[0..count) = 0, split over the threads when it is large. */
+static void zero_floats(float *x, size_t count)
+{
+	const size_t piece = (size_t)1 << 16;
+	size_t pieces = (count + piece - 1) / piece;
+#pragma omp parallel for schedule(static) if (pieces > 1)
+	for (size_t k = 0; k < pieces; k++) {
+		size_t lo = k * piece, len = count - lo < piece ? count - lo : piece;
+		memset(x + lo, 0, len * sizeof *x);
+	}
+}
+
 /* Whether L's kernels apply its relu word themselves. */
 static int relu_fused(const ck_layer *L)
 {
@@ -522,11 +534,16 @@ void ck_model_backward(ck_model *m, const float *dout, int n)
 		return;
 	int saved = threads_enter(m);
 	ck_pass p = make_pass(m, n, 1, 0, m->last_lengths);
-	if (m->dx)
-		memset(m->dx, 0, (size_t)n * m->input_size * sizeof(float));
-	for (int i = 0; i < m->nrun; i++) {
-		ck_layer *L = &m->layers[i];
-		memset(L->dout, 0, (size_t)n * L->out_size * sizeof(float));
+	/* A residual block's end adds into the gradient of the block's input
+	 * before the block's layers run: then every buffer is zeroed first. */
+	int skips = 0;
+	for (int i = 0; i < m->nrun; i++)
+		skips |= m->layers[i].arch->kind == CK_ARCH_END;
+	if (skips) {
+		if (m->dx)
+			zero_floats(m->dx, (size_t)n * m->input_size);
+		for (int i = 0; i < m->nrun; i++)
+			zero_floats(m->layers[i].dout, (size_t)n * m->layers[i].out_size);
 	}
 	ck_layer *last = &m->layers[m->nrun - 1];
 	memcpy(last->dout, dout, (size_t)n * last->out_size * sizeof(float));
@@ -537,6 +554,11 @@ void ck_model_backward(ck_model *m, const float *dout, int n)
 			continue;
 		}
 		double t0 = now();
+		/* The kernels add into din: zeroed just before, so that it is still
+		 * in cache when they do (a view layer's din is its own dout, which
+		 * the layer above has filled). */
+		if (!skips && L->din && !L->ops->view)
+			zero_floats(L->din, (size_t)n * L->in_size);
 		if (L->ops->backward)
 			L->ops->backward(L, through_act(L, &p), &p);
 		L->bwd_time = now() - t0;
