@@ -51,10 +51,19 @@ static void conv_backward(ck_layer *L, const float *dout, const ck_pass *p)
 	                       L->conv.weight, &d, fused(L), p->ws, p->nthreads);
 }
 
+static void conv_slice(ck_layer *L, int64_t row0, ptrdiff_t grad_shift)
+{
+	L->conv.dweight += grad_shift;
+	if (L->conv.dbias)
+		L->conv.dbias += grad_shift;
+}
+
 const ck_layer_ops ck_layer_conv_ops = {
 	.bind = conv_bind,
 	.plan = conv_plan,
 	.forward = conv_forward,
 	.backward = conv_backward,
 	.fuses_relu = 1,
+	.per_example = 1,
+	.slice = conv_slice,
 };

@@ -51,7 +51,7 @@ def run_once(x, y, classes, args):
 
     net.train()
     total, correct = 0.0, 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(0, n, args.batch):
         xb, yb = to_float(x[i:i + args.batch]), y[i:i + args.batch]
         opt.zero_grad()
@@ -62,17 +62,19 @@ def run_once(x, y, classes, args):
         total += loss.item() * xb.shape[0]
         correct += (logits.argmax(1) == yb).sum().item()
     train_ips = n / (time.perf_counter() - t0)
+    train_cps = n / (time.process_time() - c0)
     train_loss, train_acc = total / n, correct / n
 
     net.eval()
     correct = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with torch.no_grad():
         for i in range(0, n, args.eval_batch):
             xb, yb = to_float(x[i:i + args.eval_batch]), y[i:i + args.eval_batch]
             correct += (net(xb).argmax(1) == yb).sum().item()
     eval_ips = n / (time.perf_counter() - t0)
-    return train_ips, eval_ips, train_loss, train_acc, correct / n
+    eval_cps = n / (time.process_time() - c0)
+    return train_ips, train_cps, eval_ips, eval_cps, train_loss, train_acc, correct / n
 
 
 def main():
@@ -103,11 +105,12 @@ def main():
 
     train, evals = [], []
     for r in range(args.repeat):
-        tr, ev, loss, acc, eacc = run_once(x, y, classes, args)
+        tr, trc, ev, evc, loss, acc, eacc = run_once(x, y, classes, args)
         train.append(tr)
         evals.append(ev)
-        print(f"# repeat {r + 1}: train {tr:.0f} img/s (loss {loss:.4f}, accuracy {acc:.4f}), "
-              f"eval {ev:.0f} img/s (accuracy {eacc:.4f})", flush=True)
+        print(f"# repeat {r + 1}: train {tr:.0f} img/s, {trc:.0f} per CPU-second "
+              f"(loss {loss:.4f}, accuracy {acc:.4f}); eval {ev:.0f} img/s, {evc:.0f} per "
+              f"CPU-second (accuracy {eacc:.4f})", flush=True)
     for phase, ips, batch in (("train", train, args.batch), ("eval", evals, args.eval_batch)):
         ips = sorted(ips)
         hi, lo, med = ips[-1], ips[0], ips[len(ips) // 2]
