@@ -51,6 +51,7 @@ struct ck_model {
 	float *dx;     /* (max_batch, input size) input gradient, or NULL */
 	float *ws;     /* kernel workspace */
 	float *scratch;
+	int64_t scratch_row; /* floats per row of scratch (see ck_pass) */
 	float *probs;  /* (max_batch, K): predict's output */
 
 	/* The last forward, for backward. */
@@ -414,6 +415,7 @@ static void carve(ck_model *m, ck_arena *a, int max_batch, int nthreads, size_t 
 		*ws = m->ws_thread * nthreads;
 	m->ws = ck_arena_take(a, *ws * sizeof(float));
 	m->scratch = ck_arena_take(a, *scratch * sizeof(float));
+	m->scratch_row = (int64_t)(*scratch / rows);
 	m->tgrads = m->split ? ck_arena_take(a, (size_t)(nthreads - 1) * (size_t)m->arch.total_params *
 	                                        sizeof(float))
 	                     : NULL;
@@ -514,6 +516,7 @@ static ck_pass make_pass(const ck_model *m, int n, int training, uint64_t seed,
 		.n = n, .max_batch = m->max_batch, .training = training, .seed = seed,
 		.lengths = lengths, .input_len = sequence ? in->dim[0] : 0,
 		.nthreads = m->nthreads, .ws = m->ws, .scratch = m->scratch,
+		.scratch_row = m->scratch_row,
 	};
 }
 
@@ -691,7 +694,7 @@ static const float *through_act(ck_layer *L, const ck_pass *p)
 	if (L->act.kind == CK_ARCH_ACT_LINEAR || relu_fused(L))
 		return L->dout;
 	size_t count = (size_t)p->n * L->out_size;
-	float *g = p->scratch + (size_t)p->row0 * L->out_size;
+	float *g = p->scratch + (size_t)p->row0 * (size_t)p->scratch_row;
 	if (L->act.kind == CK_ARCH_ACT_RELU) {
 		/* Written rather than zeroed then added: ck_relu_backward's values. */
 		const float *dout = L->dout, *out = L->out;

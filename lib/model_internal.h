@@ -45,8 +45,11 @@ typedef struct ck_pass {
 	int nthreads;            /* threads the kernels may use */
 	int64_t row0;            /* the first row of the batch this pass covers (see model.c) */
 	float *ws;               /* kernel workspace, shared by the layers in turn */
-	float *scratch;          /* (max_batch, largest out_size), for fused activations;
+	float *scratch;          /* (max_batch, scratch_row), for fused activations;
 	                          * a pass over rows from row0 uses its rows */
+	int64_t scratch_row;     /* floats per row of scratch: the largest out_size of
+	                          * a fused activation, whatever layer uses it, so
+	                          * that the threads of a split pass never overlap */
 } ck_pass;
 
 typedef struct ck_layer ck_layer;

@@ -19,6 +19,13 @@
 #define SPEC "conv 6 3 pad=same relu; maxpool 2; dropout 0.3; conv 5 2; " \
              "tanh; avgpool 2; conv 4 3 pad=same relu; maxpool 3 stride=2; " \
              "flatten; dense 7 relu; dense 3"
+static const int64_t SPEC_SHAPE[3] = {2, 29, 23};
+
+/* Fused activations that go through the shared scratch buffer, on layers of
+ * different widths: the threads' scratch rows must never overlap (they did
+ * once, when a thread's rows were offset by its own layer's width). */
+#define SPEC_ACTS "dense 16 tanh; dense 6 sigmoid; dense 9 leakyrelu; dense 5 softmax; dense 3"
+static const int64_t SPEC_ACTS_SHAPE[1] = {12};
 
 typedef struct pass_result {
 	float *out, *grads, *dx;
@@ -36,12 +43,12 @@ static float *uniform(size_t n, uint64_t seed)
 }
 
 /* One training forward and backward of n examples with nthreads threads. */
-static pass_result run(int n, int nthreads)
+static pass_result run_spec(const char *spec, const int64_t *shape, int rank, int n,
+                            int nthreads)
 {
 	pass_result r = {0};
 	ck_err err;
-	int64_t shape[3] = {2, 29, 23};
-	ck_model *m = ck_model_create(SPEC, shape, 3, 0, &err);
+	ck_model *m = ck_model_create(spec, shape, rank, 0, &err);
 	CHECK(m != NULL, "%s", err.msg);
 	if (!m)
 		return r;
@@ -67,6 +74,11 @@ static pass_result run(int n, int nthreads)
 	free(x), free(dout);
 	ck_model_free(m);
 	return r;
+}
+
+static pass_result run(int n, int nthreads)
+{
+	return run_spec(SPEC, SPEC_SHAPE, 3, n, nthreads);
 }
 
 static void result_free(pass_result *r)
@@ -110,8 +122,23 @@ static void test_split_matches_one_thread(void)
 	}
 }
 
+/* Many repetitions, since a race shows only sometimes. */
+static void test_split_fused_activations(void)
+{
+	pass_result one = run_spec(SPEC_ACTS, SPEC_ACTS_SHAPE, 1, 9, 1);
+	for (int rep = 0; rep < 200; rep++) {
+		pass_result r = run_spec(SPEC_ACTS, SPEC_ACTS_SHAPE, 1, 9, 2);
+		expect_near(r.out, one.out, one.nout, 1e-5, "fused activations: output");
+		expect_near(r.grads, one.grads, one.ngrads, 1e-5, "fused activations: gradients");
+		expect_near(r.dx, one.dx, one.ndx, 1e-5, "fused activations: input gradient");
+		result_free(&r);
+	}
+	result_free(&one);
+}
+
 int main(void)
 {
 	RUN(test_split_matches_one_thread);
+	RUN(test_split_fused_activations);
 	return check_summary();
 }
