@@ -17,18 +17,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define IBUF_SIZE ((size_t)1 << 20) /* the input buffer */
 #define GROW_MIN ((size_t)1 << 16)  /* first allocation for a body */
 #define DIRECT_MIN ((size_t)1 << 16) /* read buffers this large get chunks in place */
+/* What need() asks read(2) for beyond the bytes it must have: enough to
+ * gather small records in one call, little enough that most of a large
+ * payload bypasses ibuf (it is read straight into its destination). */
+#define READ_AHEAD ((size_t)1 << 16)
 
 struct ck_tnz_reader {
 	int fd, own_fd;
 	unsigned char *ibuf; /* unread input is ibuf[ipos .. ilen) */
 	size_t ipos, ilen;
 	int eof;
-	uint64_t offset; /* stream offset of ibuf[ipos] */
+	uint64_t offset;    /* stream offset of ibuf[ipos] */
+	uint64_t input_end; /* stream offset where a regular file ends; 0: unknown */
 	int failed;      /* every later call repeats fail */
 	ck_err fail;
 	int done; /* the stream ended cleanly */
@@ -98,7 +104,10 @@ static int need(ck_tnz_reader *r, size_t n, ck_err *err)
 		r->ipos = 0;
 	}
 	while (r->ilen < n && !r->eof) {
-		ssize_t k = read_some(r, r->ibuf + r->ilen, IBUF_SIZE - r->ilen, err);
+		size_t want = n - r->ilen + READ_AHEAD;
+		if (want > IBUF_SIZE - r->ilen)
+			want = IBUF_SIZE - r->ilen;
+		ssize_t k = read_some(r, r->ibuf + r->ilen, want, err);
 		if (k < 0)
 			return -1;
 		if (k == 0)
@@ -334,6 +343,11 @@ ck_tnz_reader *ck_tnz_reader_fdopen(int fd, int threads, ck_err *err)
 		return NULL;
 	}
 	r->fd = fd;
+	struct stat st;
+	off_t pos;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (pos = lseek(fd, 0, SEEK_CUR)) >= 0 &&
+	    st.st_size > pos)
+		r->input_end = (uint64_t)(st.st_size - pos);
 	r->nslots = tnz_threads(threads);
 	r->ibuf = malloc(IBUF_SIZE);
 	r->slots = calloc((size_t)r->nslots, sizeof *r->slots);
@@ -765,6 +779,11 @@ void ck_tnz_reader_sizes(const ck_tnz_reader *r, int64_t *stored, int64_t *raw)
 const ck_meta *ck_tnz_reader_meta(const ck_tnz_reader *r)
 {
 	return &r->meta;
+}
+
+uint64_t tnz_reader_input_left(const ck_tnz_reader *r)
+{
+	return r->input_end > r->offset ? r->input_end - r->offset : 0;
 }
 
 int ck_tnz_reader_files(const ck_tnz_reader *r)
