@@ -142,6 +142,8 @@ typedef struct tnz_rchunk {
 	unsigned char *direct; /* the caller's buffer for the decoded bytes, or NULL;
 	                          a stored payload not in body is there */
 	uint32_t crc;    /* the record's stored CRC */
+	uint32_t computed; /* the CRC of the record when in_body < len: the reader
+	                      computes it piece by piece as the payload arrives */
 	uint64_t offset; /* of the record in the stream */
 	unsigned char *out, *tmp; /* decoded / inflated-before-unshuffle bytes */
 	size_t out_cap, tmp_cap;

@@ -27,6 +27,7 @@
  * gather small records in one call, little enough that most of a large
  * payload bypasses ibuf (it is read straight into its destination). */
 #define READ_AHEAD ((size_t)1 << 16)
+#define CRC_PIECE ((size_t)1 << 18) /* stored payloads are read and checked in pieces */
 
 struct ck_tnz_reader {
 	int fd, own_fd;
@@ -138,7 +139,7 @@ static int take(ck_tnz_reader *r, unsigned char *dst, size_t n, ck_err *err)
 	n -= k;
 	if (n == 0)
 		return 0;
-	if (n < IBUF_SIZE / 4) {
+	if (n < READ_AHEAD) {
 		int got = need(r, n, err);
 		if (got <= 0)
 			return got < 0 ? -1 : truncated(r, err);
@@ -565,8 +566,17 @@ static int take_chunk(ck_tnz_reader *r, tnz_rchunk *c, const record *rec, unsign
 			*dst += raw;
 			*room -= raw;
 			if (c->body[0] == TNZ_CODEC_STORED && plen == raw && !shuffled) {
-				if (take(r, c->direct, plen, err))
-					return -1;
+				/* Each piece is checksummed as it arrives, while it is
+				 * still in the cache: a second pass over the chunk from
+				 * memory cost as much as reading it. */
+				uint32_t crc = ck_crc32(frame_crc(rec), c->body, TNZ_DATA_PREFIX);
+				for (size_t at = 0; at < plen; at += CRC_PIECE) {
+					size_t piece = plen - at < CRC_PIECE ? plen - at : CRC_PIECE;
+					if (take(r, c->direct + at, piece, err))
+						return -1;
+					crc = ck_crc32(crc, c->direct + at, piece);
+				}
+				c->computed = crc;
 				c->in_body = TNZ_DATA_PREFIX;
 				got = rec->len;
 			}
