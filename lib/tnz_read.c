@@ -640,6 +640,7 @@ static int fill(ck_tnz_reader *r, int decode, unsigned char *dst, size_t cap, si
 	for (int i = 0; i < n && decode && !work; i++)
 		work = slots[i].body[0] != TNZ_CODEC_STORED;
 	int team = work ? n : 1;
+	(void)team; /* without OpenMP the pragma, its only user, is gone */
 #pragma omp parallel for num_threads(team) schedule(static, 1) if (team > 1)
 	for (int i = 0; i < n; i++)
 		tnz_rchunk_decode(&slots[i], name, esize, filter, decode);
