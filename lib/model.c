@@ -427,6 +427,8 @@ int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err)
 		return ck_err_set(err, "batch size %d: expected at least 1", max_batch);
 	if (nthreads < 1)
 		return ck_err_set(err, "thread count %d: expected at least 1", nthreads);
+	if (m->arena && m->max_batch == max_batch && m->nthreads == nthreads)
+		return 0; /* planned so already: training and evaluation share the buffers */
 	/* Every kernel indexes a batch with int: rows * values must fit. */
 	for (int i = 0; i < m->arch.nlayers; i++)
 		if ((double)max_batch * (double)m->layers[i].out_size > (double)INT32_MAX)
