@@ -7,7 +7,7 @@ set -eu
 
 need="gcc make zlib1g-dev libpng-dev libjpeg62-turbo-dev libgomp1 bats python3-numpy python3-pil pngcheck libxml2-utils dataset-fashion-mnist"
 if [ "${1:-}" = bench ]; then
-	need="$need python3-torch gzip"
+	need="$need python3-torch gzip bible-kjv bible-kjv-text fasttext python3-gensim time"
 fi
 
 missing=""

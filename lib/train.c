@@ -1,0 +1,735 @@
+/* train.c: the training loop.
+ *
+ * A run: load the data, build (or resume) the model, then for each epoch
+ * visit the training examples in an order fixed by (seed, epoch), batch by
+ * batch: gather (augment, normalise), forward, loss, backward, clip, one
+ * optimiser step. At the end of an epoch: validate, write the model file when
+ * the keep-best metric improves, write a checkpoint, log, check patience.
+ * Every buffer is allocated before the first step. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "train_internal.h"
+
+/* Domain keys, so that the streams of the seed do not overlap. */
+#define KEY_ORDER 0x6f72646572ULL  /* "order": epoch permutations */
+#define KEY_DROPOUT 0x64726f70ULL  /* "drop": dropout masks, per global step */
+#define KEY_AUGMENT 0x61756700ULL  /* "aug": augmentation decisions */
+
+typedef struct run {
+	ck_train_config *cfg;
+	const ck_train_callbacks *cb;
+	ck_train_result *res;
+	int threads;
+	ck_dataset train, valfile;
+	const ck_dataset *vd;       /* &valfile, &train (split) or NULL */
+	int64_t *tr, ntr, *va, nva; /* example indices */
+	ck_model *m;
+	ck_loss_kind loss;
+	int K;
+	int class_acc;              /* training accuracy is defined (class ids) */
+	ck_keep_best keep;
+	const ck_normalize *norm;   /* NULL: none */
+	ck_lr_schedule sched;
+	int64_t batches;            /* per epoch */
+	int log_every;
+	ck_train_optim opt;
+	/* Batch buffers, (batch, ...) each. */
+	void *x;
+	int32_t *lengths, *labels;
+	float *targets, *probs, *dlogits;
+	int64_t *perm;              /* (ntr) */
+	ck_meta info;               /* classes, vocab, normalize, loss, created_by */
+	ck_train_state st;
+	ck_train_log log;
+	const char *ckpt;           /* cfg->checkpoint or ckpt_buf */
+	char ckpt_buf[1024];
+	ck_tnz resume;              /* the checkpoint being resumed, until the state is read */
+} run;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- choices ---------------------------------------------------------------- */
+
+int ck_train_choose_loss(ck_loss_kind want, const ck_dataset *d, const ck_model *m,
+                         ck_loss_kind *out, ck_err *err)
+{
+	int64_t K = ck_model_output_size(m);
+	ck_arch_act_kind act = ck_model_final_act(m);
+	int ids = d->label_kind == CK_LABELS_CLASS;
+	if (d->label_kind == CK_LABELS_NONE)
+		return ck_err_set(err, "the training data has no labels (tensor y)");
+	ck_loss_kind loss = want;
+	if (!loss) {
+		if (ids)
+			loss = K > 1 ? CK_LOSS_CCE : CK_LOSS_BCE;
+		else
+			loss = act == CK_ARCH_ACT_SIGMOID ? CK_LOSS_BCE : CK_LOSS_MSE;
+	}
+	switch (loss) {
+	case CK_LOSS_CCE:
+		if (!ids)
+			return ck_err_set(err, "loss cce needs class ids (y (N) integers), the data has "
+			                  "f32 targets");
+		if (K < 2)
+			return ck_err_set(err, "loss cce needs a model with 2 or more outputs, this one "
+			                  "has 1 (use bce)");
+		if (act == CK_ARCH_ACT_SIGMOID)
+			return ck_err_set(err, "loss cce does not fit the model's final sigmoid (use "
+			                  "bce, or end with softmax or a linear layer)");
+		break;
+	case CK_LOSS_BCE:
+		if (ids && K != 1)
+			return ck_err_set(err, "loss bce with class ids needs a model with 1 output, "
+			                  "this one has %lld (use cce)", (long long)K);
+		if (act == CK_ARCH_ACT_SOFTMAX)
+			return ck_err_set(err, "loss bce does not fit the model's final softmax (use "
+			                  "cce, or end with sigmoid or a linear layer)");
+		break;
+	case CK_LOSS_MSE:
+		if (ids && K != 1)
+			return ck_err_set(err, "loss mse needs f32 targets (y (N,K) f32), the data has "
+			                  "class ids");
+		if (act != CK_ARCH_ACT_LINEAR)
+			return ck_err_set(err, "loss mse does not fit the model's final %s (mse works "
+			                  "on the raw outputs: end with a linear layer)",
+			                  ck_arch_act_name(act));
+		break;
+	default:
+		return ck_err_set(err, "unknown loss %d", (int)loss);
+	}
+	*out = loss;
+	return 0;
+}
+
+int ck_train_summary(const ck_train_config *cfg, const int64_t *input_shape, int input_rank,
+                     char **out, ck_err *err)
+{
+	ck_dataset d = {0};
+	int64_t shape[3] = {0}, vocab = 0;
+	int rank = input_rank;
+	if (rank == 0) {
+		if (ck_dataset_load(&d, cfg->train ? cfg->train : "-", cfg->threads, err) < 0)
+			return ck_err_prefix(err, "%s", cfg->train ? cfg->train : "-");
+		rank = d.example_rank;
+		memcpy(shape, d.example_shape, sizeof shape);
+		vocab = d.input_kind == CK_INPUT_TOKENS ? d.vocab_size : 0;
+		ck_dataset_free(&d);
+	} else
+		memcpy(shape, input_shape, (size_t)rank * sizeof *shape);
+	ck_arch a;
+	if (ck_arch_parse(cfg->arch ? cfg->arch : "", &a, err) < 0)
+		return -1;
+	int rc = ck_arch_infer(&a, shape, rank, vocab, err);
+	if (rc == 0 && ck_arch_summary(&a, out) < 0)
+		rc = ck_err_set(err, "out of memory");
+	ck_arch_free(&a);
+	return rc;
+}
+
+int ck_train_load_config(ck_train_config *cfg, const char *path, ck_err *err)
+{
+	ck_tnz t = {0};
+	ck_train_config_init(cfg);
+	if (ck_tnz_load(&t, path, 0, err) < 0)
+		return ck_err_prefix(err, "checkpoint %s", path);
+	int rc = ck_checkpoint_config(&t, cfg, err);
+	ck_tnz_free(&t);
+	if (rc < 0) {
+		ck_train_config_free(cfg);
+		return ck_err_prefix(err, "checkpoint %s", path);
+	}
+	if (!(cfg->resume = strdup(path))) {
+		ck_train_config_free(cfg);
+		return ck_err_set(err, "out of memory");
+	}
+	return 0;
+}
+
+/* ---- setting up ------------------------------------------------------------- */
+
+static int load_model(run *r, ck_err *err)
+{
+	ck_train_config *c = r->cfg;
+	if (c->resume) {
+		if (ck_tnz_load(&r->resume, c->resume, r->threads, err) < 0)
+			return ck_err_prefix(err, "checkpoint %s", c->resume);
+		if (!(r->m = ck_model_from_tnz(&r->resume, err)))
+			return ck_err_prefix(err, "checkpoint %s", c->resume);
+		return 0;
+	}
+	const ck_dataset *d = &r->train;
+	if (!c->arch)
+		return ck_err_set(err, "no architecture (--arch)");
+	r->m = ck_model_create(c->arch, d->example_shape, d->example_rank,
+	                       d->input_kind == CK_INPUT_TOKENS ? d->vocab_size : 0, err);
+	if (!r->m)
+		return ck_err_prefix(err, "--arch");
+	ck_model_init(r->m, c->seed);
+	if (c->init) {
+		ck_tnz t = {0};
+		int rc = ck_tnz_load(&t, c->init, r->threads, err);
+		if (rc == 0)
+			rc = ck_model_load_params(r->m, &t, err);
+		ck_tnz_free(&t);
+		if (rc < 0)
+			return ck_err_prefix(err, "--init %s", c->init);
+	}
+	return 0;
+}
+
+static int load_data(run *r, ck_err *err)
+{
+	ck_train_config *c = r->cfg;
+	const char *path = c->train ? c->train : "-";
+	if (ck_dataset_load(&r->train, path, r->threads, err) < 0)
+		return ck_err_prefix(err, "%s", path);
+	if (r->train.label_kind == CK_LABELS_NONE)
+		return ck_err_set(err, "%s: the training data has no labels (tensor y)", path);
+	if (c->val && c->val_split > 0)
+		return ck_err_set(err, "--val and --val-split exclude each other");
+	if (c->val) {
+		if (ck_dataset_load(&r->valfile, c->val, r->threads, err) < 0)
+			return ck_err_prefix(err, "--val %s", c->val);
+		if (r->valfile.label_kind == CK_LABELS_NONE)
+			return ck_err_set(err, "--val %s: the validation data has no labels (tensor y)",
+			                  c->val);
+		r->vd = &r->valfile;
+		r->nva = r->valfile.n;
+	}
+	if (ck_dataset_split(&r->train, c->val_split, c->seed, 1, &r->tr, &r->ntr, &r->va, &r->nva,
+	                     err) < 0)
+		return ck_err_prefix(err, "--val-split");
+	if (c->val_split > 0)
+		r->vd = &r->train;
+	else if (c->val) {
+		free(r->va);
+		r->va = NULL; /* all of valfile */
+		r->nva = r->valfile.n;
+	}
+	return 0;
+}
+
+static int check_fit(run *r, ck_err *err)
+{
+	ck_train_config *c = r->cfg;
+	if (ck_dataset_check_model(&r->train, r->m, err) < 0)
+		return ck_err_prefix(err, "%s", c->train ? c->train : "-");
+	if (c->val && ck_dataset_check_model(&r->valfile, r->m, err) < 0)
+		return ck_err_prefix(err, "--val %s", c->val);
+	if (ck_train_choose_loss(c->loss, &r->train, r->m, &r->loss, err) < 0)
+		return -1;
+	r->K = (int)ck_model_output_size(r->m);
+	r->class_acc = r->train.label_kind == CK_LABELS_CLASS && r->loss != CK_LOSS_MSE;
+
+	r->keep = c->keep_best;
+	if (r->keep == CK_KEEP_AUTO)
+		r->keep = r->vd ? CK_KEEP_VAL_LOSS : CK_KEEP_LAST;
+	if (!r->vd && (r->keep == CK_KEEP_VAL_LOSS || r->keep == CK_KEEP_VAL_ACC))
+		return ck_err_set(err, "--keep-best %s needs validation data (--val or --val-split)",
+		                  r->keep == CK_KEEP_VAL_ACC ? "val_acc" : "val_loss");
+	if (r->keep == CK_KEEP_VAL_ACC && !r->class_acc)
+		return ck_err_set(err, "--keep-best val_acc needs class labels");
+	if (c->patience > 0 && !r->vd)
+		return ck_err_set(err, "--patience needs validation data (--val or --val-split)");
+	if (c->patience > 0 && r->keep == CK_KEEP_LAST)
+		return ck_err_set(err, "--patience needs a keep-best metric (val_loss or val_acc)");
+
+	if (c->norm_mode == CK_NORM_AUTO) {
+		if (ck_dataset_channel_stats(&r->train, r->tr, r->ntr, &c->norm, err) < 0)
+			return ck_err_prefix(err, "--normalize auto");
+	}
+	if (c->norm_mode != CK_NORM_NONE) {
+		if (ck_normalize_check(&c->norm, &r->train, err) < 0)
+			return ck_err_prefix(err, "--normalize");
+		r->norm = &c->norm;
+	}
+	if ((c->augment.flip || c->augment.crop_pad) &&
+	    ck_augment_check(&c->augment, &r->train, err) < 0)
+		return ck_err_prefix(err, "--augment");
+	return 0;
+}
+
+/* Metadata of the model file and the checkpoint, besides the model's own. */
+static int make_info(run *r, ck_err *err)
+{
+	const ck_meta *dm = &r->train.file.meta;
+	static const char *const copied[] = {"classes", "vocab"};
+	for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
+		size_t len;
+		const char *v = ck_meta_get(dm, copied[i], &len);
+		if (v && ck_meta_set(&r->info, copied[i], v, len, err) < 0)
+			return -1;
+	}
+	char buf[2048];
+	if (ck_normalize_format(r->norm ? r->norm : &(ck_normalize){0}, buf, sizeof buf) < 0)
+		return ck_err_set(err, "normalisation too long to store");
+	if (ck_meta_set(&r->info, "normalize", buf, (size_t)-1, err) < 0 ||
+	    ck_meta_set(&r->info, "loss", ck_loss_name(r->loss), (size_t)-1, err) < 0)
+		return -1;
+	if (r->cfg->created_by &&
+	    ck_meta_set(&r->info, "created_by", r->cfg->created_by, (size_t)-1, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Fails early, before any training, when a file could not be written. */
+static int probe_writable(const char *path, const char *what, ck_err *err)
+{
+	ck_tnz_writer *w = ck_tnz_writer_open(path, NULL, err);
+	if (!w)
+		return ck_err_prefix(err, "%s %s", what, path);
+	ck_tnz_writer_abort(w);
+	return 0;
+}
+
+static int allocate(run *r, ck_err *err)
+{
+	ck_train_config *c = r->cfg;
+	size_t B = (size_t)c->batch, K = (size_t)r->K;
+	size_t in = (size_t)ck_model_input_size(r->m);
+	int tokens = ck_model_input_kind(r->m) == CK_INPUT_TOKENS;
+	size_t n;
+	float *params = ck_model_params(r->m, &n);
+	(void)params;
+	r->opt.count = ck_optim_state_count(c->optim.kind);
+	r->opt.n = n;
+	r->x = malloc(B * in * (tokens ? sizeof(int32_t) : sizeof(float)));
+	r->lengths = tokens ? malloc(B * sizeof(int32_t)) : NULL;
+	r->labels = malloc(B * sizeof(int32_t));
+	r->targets = malloc(B * K * sizeof(float));
+	r->probs = malloc(B * K * sizeof(float));
+	r->dlogits = malloc(B * K * sizeof(float));
+	r->perm = malloc((size_t)(r->ntr > 0 ? r->ntr : 1) * sizeof(int64_t));
+	r->opt.m = r->opt.count >= 1 ? calloc(n ? n : 1, sizeof(float)) : NULL;
+	r->opt.v = r->opt.count >= 2 ? calloc(n ? n : 1, sizeof(float)) : NULL;
+	if (!r->x || (tokens && !r->lengths) || !r->labels || !r->targets || !r->probs ||
+	    !r->dlogits || !r->perm || (r->opt.count >= 1 && !r->opt.m) ||
+	    (r->opt.count >= 2 && !r->opt.v))
+		return ck_err_set(err, "out of memory for the batch buffers");
+	return ck_model_plan(r->m, c->batch, r->threads, err);
+}
+
+static int setup(run *r, ck_err *err)
+{
+	ck_train_config *c = r->cfg;
+	if (!c->output)
+		return ck_err_set(err, "no output file (-o)");
+	if (strcmp(c->output, "-") == 0)
+		return ck_err_set(err, "-o -: the model must go to a file (it is rewritten after "
+		                  "each epoch that improves)");
+	r->threads = c->threads;
+	if (r->threads <= 0) {
+#ifdef _OPENMP
+		r->threads = omp_get_num_procs();
+#else
+		r->threads = 1;
+#endif
+	}
+	c->threads = r->threads; /* stored in the checkpoint: a resumed run uses the same */
+
+	if (load_data(r, err) < 0 || load_model(r, err) < 0 || check_fit(r, err) < 0 ||
+	    make_info(r, err) < 0 || allocate(r, err) < 0)
+		return -1;
+	r->batches = (r->ntr + c->batch - 1) / c->batch;
+	r->log_every = c->log_every > 0 ? c->log_every : (int)(r->batches >= 20 ? r->batches / 20 : 1);
+	r->sched = (ck_lr_schedule){
+		.kind = c->schedule,
+		.base_lr = (float)c->lr,
+		.warmup_steps = c->warmup,
+		.step_size = c->step_epochs * r->batches,
+		.gamma = (float)c->step_gamma,
+		.total_steps = (int64_t)c->epochs * r->batches,
+		.min_lr = 0,
+	};
+
+	if (c->resume) {
+		int rc = ck_checkpoint_state(&r->resume, r->m, &r->opt, &r->st, err);
+		ck_tnz_free(&r->resume);
+		if (rc < 0)
+			return ck_err_prefix(err, "checkpoint %s", c->resume);
+		if (r->st.position > r->batches || (r->st.position == r->batches && r->batches))
+			return ck_err_set(err, "checkpoint %s: position %lld is past the %lld batches of "
+			                  "an epoch (different data?)", c->resume,
+			                  (long long)r->st.position, (long long)r->batches);
+		if (r->st.epoch >= c->epochs)
+			return ck_err_set(err, "checkpoint %s has finished its %d epochs: give a larger "
+			                  "--epochs to train longer", c->resume, r->st.epoch);
+	}
+
+	if (c->checkpoint)
+		r->ckpt = c->checkpoint;
+	else {
+		snprintf(r->ckpt_buf, sizeof r->ckpt_buf, "%s.ckpt", c->output);
+		r->ckpt = r->ckpt_buf;
+	}
+	snprintf(r->res->checkpoint, sizeof r->res->checkpoint, "%s", r->ckpt);
+	if (probe_writable(c->output, "model file", err) < 0 ||
+	    probe_writable(r->ckpt, "checkpoint", err) < 0)
+		return -1;
+	if (c->log && ck_train_log_open(&r->log, c->log, r->vd != NULL, c->resume != NULL, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void teardown(run *r)
+{
+	ck_err ignored;
+	ck_train_log_close(&r->log, &ignored);
+	ck_model_free(r->m);
+	ck_dataset_free(&r->train);
+	ck_dataset_free(&r->valfile);
+	ck_tnz_free(&r->resume);
+	ck_meta_free(&r->info);
+	free(r->tr);
+	free(r->va);
+	free(r->x);
+	free(r->lengths);
+	free(r->labels);
+	free(r->targets);
+	free(r->probs);
+	free(r->dlogits);
+	free(r->perm);
+	free(r->opt.m);
+	free(r->opt.v);
+}
+
+/* ---- one step --------------------------------------------------------------- */
+
+/* Loss of the batch, its gradient into r->dlogits and the correct count. */
+static double loss_and_grad(run *r, const float *logits, int n, int64_t *correct)
+{
+	int K = r->K;
+	double loss;
+	*correct = 0;
+	switch (r->loss) {
+	case CK_LOSS_CCE:
+		loss = ck_cce_forward(r->probs, logits, r->labels, n, K);
+		ck_cce_backward(r->dlogits, r->probs, r->labels, n, K);
+		*correct = ck_count_correct(logits, r->labels, n, K);
+		break;
+	case CK_LOSS_BCE:
+		loss = ck_bce_logits_forward(logits, r->targets, n, K);
+		ck_bce_logits_backward(r->dlogits, logits, r->targets, n, K);
+		if (r->class_acc) /* one output: class 1 when sigmoid(z) >= 0.5 */
+			for (int i = 0; i < n; i++)
+				*correct += (logits[i] >= 0) == (r->targets[i] >= 0.5f);
+		break;
+	default:
+		loss = ck_mse_forward(logits, r->targets, n, K);
+		ck_mse_backward(r->dlogits, logits, r->targets, n, K);
+		break;
+	}
+	return loss;
+}
+
+static void optimiser_step(run *r, float lr)
+{
+	const ck_arch *a = ck_model_arch(r->m);
+	float *params = ck_model_params(r->m, NULL), *grads = ck_model_grads(r->m);
+	if (r->cfg->clip > 0) {
+		double ss = 0;
+		for (int i = 0; i < a->nparams; i++)
+			if (a->params[i].trainable) {
+				size_t off = (size_t)(ck_model_param(r->m, i) - params);
+				ss += ck_grad_sumsq(grads + off, (size_t)a->params[i].count);
+			}
+		float s = ck_clip_coef(ss, r->cfg->clip);
+		if (s < 1)
+			for (int i = 0; i < a->nparams; i++)
+				if (a->params[i].trainable) {
+					size_t off = (size_t)(ck_model_param(r->m, i) - params);
+					ck_scale(grads + off, (size_t)a->params[i].count, s);
+				}
+	}
+	int64_t t = r->st.step + 1;
+	for (int i = 0; i < a->nparams; i++) {
+		const ck_arch_param *p = &a->params[i];
+		if (!p->trainable)
+			continue;
+		size_t off = (size_t)(ck_model_param(r->m, i) - params);
+		ck_optim_step(&r->cfg->optim, lr, t, params + off, grads + off,
+		              r->opt.m ? r->opt.m + off : NULL, r->opt.v ? r->opt.v + off : NULL,
+		              (size_t)p->count);
+	}
+	ck_model_constrain(r->m);
+}
+
+/* ---- saving ----------------------------------------------------------------- */
+
+static int params_finite(run *r)
+{
+	size_t n;
+	const float *p = ck_model_params(r->m, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(p[i]))
+			return 0;
+	return 1;
+}
+
+static int save_model(run *r, int epoch, ck_err *err)
+{
+	ck_tnz t = {0};
+	char buf[32];
+	snprintf(buf, sizeof buf, "%d", epoch);
+	int rc = -1;
+	if (ck_model_to_tnz(r->m, &t, err) == 0 && ck_meta_merge(&t.meta, &r->info, err) == 0 &&
+	    ck_meta_set(&t.meta, "epoch", buf, (size_t)-1, err) == 0) {
+		ck_tnz_opts o = CK_TNZ_OPTS_DEFAULT;
+		o.threads = r->threads;
+		rc = ck_tnz_save(&t, r->cfg->output, &o, err);
+	}
+	ck_tnz_free(&t);
+	if (rc < 0)
+		ck_err_prefix(err, "model file %s", r->cfg->output);
+	return rc;
+}
+
+static int save_checkpoint(run *r, double session_start, double seconds_before, ck_err *err)
+{
+	r->st.seconds = seconds_before + (now() - session_start);
+	if (ck_checkpoint_save(r->ckpt, r->m, &r->opt, r->cfg, &r->st, &r->info, r->threads,
+	                       err) < 0)
+		return -1;
+	r->res->checkpoint_written = 1;
+	return 0;
+}
+
+static double ratio(double a, int64_t b)
+{
+	return b > 0 ? a / (double)b : NAN;
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+static int interrupted(const run *r)
+{
+	const ck_train_config *c = r->cfg;
+	return (c->interrupt && *c->interrupt) ||
+	       (c->stop_after_steps > 0 && r->st.step == c->stop_after_steps);
+}
+
+/* Validation, keep-best, model file, checkpoint, log row, callback. */
+static int end_epoch(run *r, int e, double t_epoch, double session_start, double seconds_before,
+                     ck_err *err)
+{
+	ck_train_config *c = r->cfg;
+	ck_train_state *st = &r->st;
+	ck_train_epoch ep = {.epoch = e + 1, .epochs = c->epochs, .step = st->step,
+	                     .seconds = now() - t_epoch, .loss = ratio(st->loss_sum, st->seen),
+	                     .acc = r->class_acc ? ratio(st->correct, st->seen) : NAN,
+	                     .val_loss = NAN, .val_acc = NAN};
+	if (r->vd) {
+		ck_eval ev;
+		if (ck_evaluate(&ev, r->m, r->vd, r->va, r->nva, c->batch, r->norm, r->loss, 0, NULL,
+		                NULL, err) < 0)
+			return ck_err_prefix(err, "validation");
+		ep.has_val = 1;
+		ep.val_loss = ev.loss;
+		if (ev.task != CK_TASK_REGRESSION)
+			ep.val_acc = ck_confusion_accuracy(&ev.confusion);
+		ck_eval_free(&ev);
+	}
+	int improved;
+	switch (r->keep) {
+	case CK_KEEP_VAL_LOSS:
+		improved = !isnan(ep.val_loss) && (!st->best_epoch || ep.val_loss < st->best);
+		if (improved)
+			st->best = ep.val_loss;
+		break;
+	case CK_KEEP_VAL_ACC:
+		improved = !isnan(ep.val_acc) && (!st->best_epoch || ep.val_acc > st->best);
+		if (improved)
+			st->best = ep.val_acc;
+		break;
+	default:
+		improved = 1;
+		st->best = ep.loss;
+		break;
+	}
+	if (improved) {
+		st->best_epoch = e + 1;
+		st->bad_epochs = 0;
+		if (save_model(r, e + 1, err) < 0)
+			return -1;
+	} else
+		st->bad_epochs++;
+	ep.improved = improved;
+	ep.best_epoch = st->best_epoch;
+
+	double lr = ck_lr_at(&r->sched, st->step > 0 ? st->step - 1 : 0);
+	double win_acc = r->class_acc ? ratio(st->win_correct, st->win_seen) : NAN;
+	double win_loss = ratio(st->win_loss, st->win_seen);
+	st->epoch = e + 1;
+	st->position = 0;
+	st->loss_sum = st->correct = 0;
+	st->seen = 0;
+	st->win_loss = st->win_correct = 0;
+	st->win_seen = 0;
+	if (save_checkpoint(r, session_start, seconds_before, err) < 0)
+		return -1;
+	if (ck_train_log_row(&r->log, e + 1, st->step, st->seconds, lr, win_loss, win_acc,
+	                     ep.val_loss, ep.val_acc, err) < 0)
+		return -1;
+	r->res->epoch = e + 1;
+	r->res->best_epoch = st->best_epoch;
+	r->res->best_metric = st->best;
+	if (r->cb && r->cb->epoch)
+		r->cb->epoch(&ep, r->cb->ctx);
+	return 0;
+}
+
+static int loop(run *r, ck_err *err)
+{
+	ck_train_config *c = r->cfg;
+	ck_train_state *st = &r->st;
+	ck_train_result *res = r->res;
+	const ck_dataset *d = &r->train;
+	int tokens = ck_model_input_kind(r->m) == CK_INPUT_TOKENS;
+	int need_labels = r->loss == CK_LOSS_CCE;
+	int aug_on = c->augment.flip || c->augment.crop_pad;
+	double session_start = now(), seconds_before = st->seconds;
+
+	for (int e = st->epoch; e < c->epochs; e++) {
+		/* The epoch's order depends on (seed, epoch) only. */
+		ck_rng rng;
+		ck_rng_seed(&rng, ck_hash_u64(c->seed ^ KEY_ORDER, (uint64_t)e));
+		memcpy(r->perm, r->tr, (size_t)r->ntr * sizeof *r->perm);
+		ck_rng_shuffle(&rng, r->perm, r->ntr);
+		ck_augment aug = c->augment;
+		aug.seed = ck_hash_u64(c->seed, KEY_AUGMENT);
+		aug.epoch = (uint64_t)e;
+		double t_epoch = now();
+
+		for (int64_t b = st->position; b < r->batches; b++) {
+			int64_t lo = b * c->batch;
+			int n = (int)(r->ntr - lo < c->batch ? r->ntr - lo : c->batch);
+			float lr = ck_lr_at(&r->sched, st->step);
+			ck_dataset_batch(d, r->perm + lo, n, r->norm, aug_on ? &aug : NULL, r->x,
+			                 r->lengths, need_labels ? r->labels : NULL,
+			                 need_labels ? NULL : r->targets);
+			const float *logits =
+				ck_model_forward(r->m, r->x, tokens ? r->lengths : NULL, n, 1,
+				                 ck_hash_u64(c->seed ^ KEY_DROPOUT, (uint64_t)st->step));
+			int64_t correct;
+			double loss = loss_and_grad(r, logits, n, &correct);
+			if (!isfinite(loss)) {
+				res->status = CK_TRAIN_DIVERGED;
+				res->diverged_epoch = e + 1;
+				res->diverged_step = st->step + 1;
+				return 0;
+			}
+			ck_model_zero_grad(r->m);
+			ck_model_backward(r->m, r->dlogits, n);
+			optimiser_step(r, lr);
+			st->step++;
+			st->position = b + 1;
+			st->loss_sum += loss * n;
+			st->correct += (double)correct;
+			st->seen += n;
+			st->win_loss += loss * n;
+			st->win_correct += (double)correct;
+			st->win_seen += n;
+			res->step = st->step;
+
+			int last = b + 1 == r->batches;
+			if (!last && st->step % r->log_every == 0) {
+				double secs = seconds_before + (now() - session_start);
+				if (ck_train_log_row(&r->log, e + (double)(b + 1) / (double)r->batches,
+				                     st->step, secs, lr, ratio(st->win_loss, st->win_seen),
+				                     r->class_acc ? ratio(st->win_correct, st->win_seen) : NAN,
+				                     NAN, NAN, err) < 0)
+					return -1;
+				st->win_loss = st->win_correct = 0;
+				st->win_seen = 0;
+			}
+			if (r->cb && r->cb->step) {
+				ck_train_progress p = {
+					.epoch = e + 1, .epochs = c->epochs, .step = st->step, .batch = b + 1,
+					.batches = r->batches, .examples = st->seen,
+					.seconds = now() - t_epoch, .loss = ratio(st->loss_sum, st->seen),
+					.acc = r->class_acc ? ratio(st->correct, st->seen) : NAN, .lr = lr};
+				r->cb->step(&p, r->cb->ctx);
+			}
+			if (!last && interrupted(r)) {
+				if (!params_finite(r)) {
+					res->status = CK_TRAIN_DIVERGED;
+					res->diverged_epoch = e + 1;
+					res->diverged_step = st->step;
+					return 0;
+				}
+				if (save_checkpoint(r, session_start, seconds_before, err) < 0)
+					return -1;
+				res->status = CK_TRAIN_INTERRUPTED;
+				return 0;
+			}
+		}
+		if (!params_finite(r)) {
+			res->status = CK_TRAIN_DIVERGED;
+			res->diverged_epoch = e + 1;
+			res->diverged_step = st->step;
+			return 0;
+		}
+		if (end_epoch(r, e, t_epoch, session_start, seconds_before, err) < 0)
+			return -1;
+		if (c->patience > 0 && st->bad_epochs >= c->patience && e + 1 < c->epochs) {
+			res->status = CK_TRAIN_EARLY_STOPPED;
+			return 0;
+		}
+		if (interrupted(r) && e + 1 < c->epochs) {
+			res->status = CK_TRAIN_INTERRUPTED;
+			return 0;
+		}
+	}
+	res->status = CK_TRAIN_DONE;
+	return 0;
+}
+
+static void announce(run *r)
+{
+	if (!r->cb || !r->cb->start)
+		return;
+	char msg[512];
+	const ck_arch *a = ck_model_arch(r->m);
+	int n = snprintf(msg, sizeof msg, "%lld training examples", (long long)r->ntr);
+	if (r->vd)
+		n += snprintf(msg + n, sizeof msg - (size_t)n, ", %lld validation", (long long)r->nva);
+	n += snprintf(msg + n, sizeof msg - (size_t)n,
+	              "; %lld batches of %d per epoch; loss %s; %lld parameters; %d threads",
+	              (long long)r->batches, r->cfg->batch, ck_loss_name(r->loss),
+	              (long long)a->total_params, r->threads);
+	if (r->cfg->resume)
+		snprintf(msg + n, sizeof msg - (size_t)n, "; resuming at epoch %d, step %lld",
+		         r->st.epoch + 1, (long long)r->st.step);
+	r->cb->start(msg, r->cb->ctx);
+}
+
+int ck_train_run(ck_train_config *cfg, const ck_train_callbacks *cb, ck_train_result *res,
+                 ck_err *err)
+{
+	run r = {.cfg = cfg, .cb = cb, .res = res};
+	memset(res, 0, sizeof *res);
+	int rc = setup(&r, err);
+	if (rc == 0) {
+		res->epoch = r.st.epoch;
+		res->step = r.st.step;
+		res->best_epoch = r.st.best_epoch;
+		res->best_metric = r.st.best;
+		announce(&r);
+		rc = loop(&r, err);
+	}
+	if (rc == 0 && ck_train_log_close(&r.log, err) < 0)
+		rc = -1;
+	teardown(&r);
+	return rc;
+}
