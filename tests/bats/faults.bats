@@ -12,6 +12,9 @@
 setup_file() {
 	local build=${BUILD:-${CK_TOP:-$BATS_TEST_DIRNAME/../..}/build}
 	"$build/tests/test_data_fixtures" "$BATS_FILE_TMPDIR" >/dev/null
+	# A labelled text corpus (tokenize) and a raw one (embed train).
+	printf 'pos\tgood movie\nneg\tbad film\n' >"$BATS_FILE_TMPDIR/t.tsv"
+	printf 'a b c a b c d e a b\n' >"$BATS_FILE_TMPDIR/w.txt"
 }
 
 setup() {
@@ -76,6 +79,10 @@ full_device() {
 		lossplot --format text $log
 		lossplot --format svg -o - $log
 		lossplot --format png -o - $log
+		tokenize t.tsv
+		tokenize --text t.tsv
+		embed train --min-count 1 --dim 4 --epochs 1 --threads 1 -q w.txt
+		cnn-train --arch "dense 3" --summary --input-shape 2
 	EOF
 }
 
@@ -106,6 +113,8 @@ full_device() {
 		cnn-eval -m model-3way.tnz --json -o \$dev data-3way.tnz
 		cnn-eval -m model-3way.tnz --predict -o \$dev data-3way.tnz
 		cnn-eval -m model-3way.tnz --predict --tsv -o \$dev data-3way.tnz
+		tokenize -o \$dev t.tsv
+		embed train --min-count 1 --dim 4 --epochs 1 --threads 1 -q -o \$dev w.txt
 		tnz export -t x -f csv -o \$dev data-3way.tnz
 		tnz export -t x -f npy -o \$dev data-3way.tnz
 		tnz export -f npz -o \$dev data-3way.tnz
@@ -177,7 +186,8 @@ run_head() {
 	# Inputs and the directory where nobody can reach them.
 	dir=$(mktemp -d /tmp/ck-faults.XXXXXX)
 	chmod 755 "$dir"
-	cp data-3way.tnz model-3way.tnz "$png" "$log" "$npy" "$dir/"
+	cp data-3way.tnz model-3way.tnz t.tsv w.txt "$png" "$log" "$npy" "$dir/"
+	echo "dense 3" >"$dir/dense3.arch"
 	chmod 644 "$dir"/*
 	mkdir "$dir/ro"
 	chmod 555 "$dir/ro"
@@ -202,6 +212,9 @@ run_head() {
 		cnn-eval -m model-3way.tnz --predict -o ro/out.tnz data-3way.tnz
 		cnn-eval -m model-3way.tnz --json -o ro/out.json data-3way.tnz
 		lossplot -o ro/out.png run.tsv
+		tokenize -o ro/out.tnz t.tsv
+		embed train --min-count 1 --dim 4 --epochs 1 --threads 1 -q -o ro/out.tnz w.txt
+		cnn-train --arch dense3.arch --epochs 1 -q -o ro/out.tnz data-3way.tnz
 	EOF
 	cd /
 	rm -rf "$dir"
@@ -294,6 +307,49 @@ run_head() {
 		--yrange|lossplot --logy --yrange -1:1 $log
 	EOF
 	[ -z "$known" ] || skip "known: exit 1 instead of 2 for: ${known#; }"
+}
+
+@test "numbers out of range on every numeric option of tokenize, embed, cnn-train: exit 2" {
+	while IFS='|' read -r opt cmd; do
+		[ -n "$cmd" ] || continue
+		eval "run_to /dev/null $cmd"
+		echo "# $cmd -> $status: ${err%%$'\n'*}"
+		[ "$status" -eq 2 ]
+		[[ "$err" == "${cmd%% *}: "*"$opt"* ]]
+	done <<-EOF
+		--label-field|tokenize --label-field 0 -o o.tnz t.tsv
+		--text-field|tokenize --text-field 99999999999999999999 -o o.tnz t.tsv
+		--min-count|tokenize --min-count -1 -o o.tnz t.tsv
+		--max-vocab|tokenize --max-vocab 1 -o o.tnz t.tsv
+		--maxlen|tokenize --maxlen 16777217 -o o.tnz t.tsv
+		--threads|tokenize --threads -1 -o o.tnz t.tsv
+		--dim|embed train --dim 0 -o v.tnz w.txt
+		--dim|embed train --dim 65537 -o v.tnz w.txt
+		--window|embed train --window 0 -o v.tnz w.txt
+		--neg|embed train --neg 65 -o v.tnz w.txt
+		--epochs|embed train --epochs -1 -o v.tnz w.txt
+		--min-count|embed train --min-count -1 -o v.tnz w.txt
+		--sample|embed train --sample -1 -o v.tnz w.txt
+		--lr|embed train --lr 0 -o v.tnz w.txt
+		--lr|embed train --lr nan -o v.tnz w.txt
+		--threads|embed train --threads 99999 -o v.tnz w.txt
+		--seed|embed train --seed -1 -o v.tnz w.txt
+		--lr|cnn-train --arch "dense 3" --lr -1 -o m.tnz data-3way.tnz
+		--lr|cnn-train --arch "dense 3" --lr nan -o m.tnz data-3way.tnz
+		--momentum|cnn-train --arch "dense 3" --momentum 1.5 -o m.tnz data-3way.tnz
+		--weight-decay|cnn-train --arch "dense 3" --weight-decay -1 -o m.tnz data-3way.tnz
+		--warmup|cnn-train --arch "dense 3" --warmup -1 -o m.tnz data-3way.tnz
+		--clip|cnn-train --arch "dense 3" --clip -1 -o m.tnz data-3way.tnz
+		--batch|cnn-train --arch "dense 3" --batch 0 -o m.tnz data-3way.tnz
+		--epochs|cnn-train --arch "dense 3" --epochs 99999999999999999999 -o m.tnz data-3way.tnz
+		--val-split|cnn-train --arch "dense 3" --val-split 1 -o m.tnz data-3way.tnz
+		--patience|cnn-train --arch "dense 3" --patience -1 -o m.tnz data-3way.tnz
+		--seed|cnn-train --arch "dense 3" --seed -1 -o m.tnz data-3way.tnz
+		--threads|cnn-train --arch "dense 3" --threads -1 -o m.tnz data-3way.tnz
+		--stop-after-steps|cnn-train --arch "dense 3" --stop-after-steps -1 -o m.tnz data-3way.tnz
+		--schedule|cnn-train --arch "dense 3" --schedule step:0:0.5 -o m.tnz data-3way.tnz
+		--augment|cnn-train --arch "dense 3" --augment crop=-1 -o m.tnz data-3way.tnz
+	EOF
 }
 
 @test "a --top-k above the model's class count is a failure (exit 1): known only after loading" {

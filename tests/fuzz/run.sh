@@ -23,6 +23,9 @@ FUZZ_JOBS=${FUZZ_JOBS:-2}
 max_len() {
 	case $1 in
 	tnz|npz) echo 65536 ;;
+	embed) echo 16384 ;;
+	tokenize) echo 4096 ;;
+	vocab) echo 8192 ;;
 	png|jpeg) echo 32768 ;;
 	npy|idx|pnm) echo 16384 ;;
 	arch|csv|plotlog) echo 8192 ;;

@@ -554,6 +554,153 @@ static inline int fuzz_plotlog(const uint8_t *data, size_t size)
 	return line;
 }
 
+/* ---- the tokenizer and vocabularies ----------------------------------------- */
+
+/* Tokens collected by fuzz_tok_emit: their bytes joined by single spaces. */
+typedef struct fuzz_tokens {
+	char *text;
+	size_t len, cap;
+	int64_t count;
+	int bad; /* a token that is empty, holds a space or is not valid UTF-8 */
+} fuzz_tokens;
+
+static inline int fuzz_tok_emit(const char *tok, size_t len, void *ctx)
+{
+	fuzz_tokens *t = ctx;
+	if (len == 0 || memchr(tok, ' ', len) || memchr(tok, '\n', len) ||
+	    ck_utf8_invalid(tok, len) != 0)
+		t->bad = 1;
+	if (t->len + len + 1 > t->cap) {
+		size_t cap = 2 * (t->len + len + 1);
+		char *p = realloc(t->text, cap);
+		if (!p)
+			return 1;
+		t->text = p;
+		t->cap = cap;
+	}
+	if (t->len)
+		t->text[t->len++] = ' ';
+	memcpy(t->text + t->len, tok, len);
+	t->len += len;
+	t->count++;
+	return 0;
+}
+
+/* The bytes as a document, in each mode: every token is non-empty valid
+ * UTF-8 without spaces, the count returned is the count emitted, and the
+ * tokens joined by spaces tokenise to themselves (normalising twice changes
+ * nothing). */
+static inline int fuzz_tokenize(const uint8_t *data, size_t size)
+{
+	static const ck_tok_opts modes[] = {
+		{CK_TOK_WORD, 0, 1, 0},
+		{CK_TOK_WORD, 1, 1, 1},
+		{CK_TOK_WORD, 1, 0, 0},
+		{CK_TOK_CHAR, 0, 1, 0},
+	};
+	int line = 0;
+	for (size_t m = 0; !line && m < sizeof modes / sizeof modes[0]; m++) {
+		fuzz_tokens a = {0}, b = {0};
+		ck_err err;
+		int64_t n = ck_tokenize(&modes[m], (const char *)data, size, fuzz_tok_emit, &a, NULL,
+		                        &err);
+		if (n >= 0) {
+			if (a.bad || n != a.count)
+				line = __LINE__;
+			else if (ck_tokenize(&modes[m], a.text ? a.text : "", a.len, fuzz_tok_emit, &b,
+			                     NULL, &err) >= 0 &&
+			         (b.count != a.count || b.len != a.len ||
+			          (a.len && memcmp(a.text, b.text, a.len) != 0)))
+				line = __LINE__;
+		}
+		free(a.text);
+		free(b.text);
+	}
+	return line;
+}
+
+/* The bytes as `vocab` metadata or vocab.txt: what parses writes back as
+ * metadata that parses to the same tokens. */
+static inline int fuzz_vocab(const uint8_t *data, size_t size)
+{
+	ck_err err;
+	ck_vocab *v = ck_vocab_parse((const char *)data, size, &err);
+	if (!v)
+		return 0;
+	int line = 0;
+	size_t len = 0;
+	char *meta = ck_vocab_to_meta(v, &len, &err);
+	ck_vocab *w = meta ? ck_vocab_parse(meta, len, &err) : NULL;
+	if (meta && !w)
+		line = __LINE__;
+	else if (w && ck_vocab_size(w) != ck_vocab_size(v))
+		line = __LINE__;
+	for (size_t i = 0; w && !line && i < ck_vocab_size(v); i++) {
+		size_t la, lb;
+		const char *a = ck_vocab_token(v, (int64_t)i, &la);
+		const char *b = ck_vocab_token(w, (int64_t)i, &lb);
+		if (la == 0 || la != lb || memcmp(a, b, la) != 0 ||
+		    ck_vocab_find(v, a, la) != (int64_t)i)
+			line = __LINE__;
+	}
+	ck_vocab_free(w);
+	ck_vocab_free(v);
+	free(meta);
+	return line;
+}
+
+/* ---- embeddings importers ------------------------------------------------------ */
+
+/* Whether two tables hold the same words and bit-identical vectors. */
+static inline int fuzz_embed_equal(const ck_embed *a, const ck_embed *b)
+{
+	if (a->V != b->V || a->D != b->D)
+		return 0;
+	for (int64_t i = 0; i < a->V; i++)
+		if (strcmp(a->words[i], b->words[i]) != 0)
+			return 0;
+	return memcmp(a->vectors, b->vectors, (size_t)a->V * (size_t)a->D * sizeof(float)) == 0;
+}
+
+/* The bytes in every format (and detected): a table that imports has the
+ * reserved rows first, finite vectors, and exports (text and binary) to
+ * bytes that import to the same table. */
+static inline int fuzz_embed(const uint8_t *data, size_t size)
+{
+	static const ck_embed_format formats[] = {
+		CK_EMBED_AUTO, CK_EMBED_TEXT, CK_EMBED_BINARY, CK_EMBED_GLOVE,
+	};
+	static const ck_embed_format out_formats[] = {CK_EMBED_TEXT, CK_EMBED_BINARY};
+	int line = 0;
+	for (size_t f = 0; !line && f < sizeof formats / sizeof formats[0]; f++) {
+		ck_embed e = {0};
+		ck_err err;
+		if (ck_embed_import_mem(&e, data, size, formats[f], NULL, &err) != 0)
+			continue;
+		if (e.V < CK_EMBED_RESERVED || e.D < 1 || e.D > CK_EMBED_MAX_DIM ||
+		    strcmp(e.words[0], CK_EMBED_PAD) != 0 || strcmp(e.words[1], CK_EMBED_UNK) != 0)
+			line = __LINE__;
+		for (int64_t i = 0; !line && i < e.V * e.D; i++)
+			if (!isfinite(e.vectors[i]))
+				line = __LINE__;
+		for (size_t o = 0; !line && o < sizeof out_formats / sizeof out_formats[0]; o++) {
+			char *buf = NULL;
+			size_t len = 0;
+			ck_embed back = {0};
+			if (ck_embed_export_mem(&e, out_formats[o], &buf, &len, &err) != 0)
+				line = __LINE__;
+			else if (ck_embed_import_mem(&back, buf, len, out_formats[o], NULL, &err) != 0)
+				line = __LINE__;
+			else if (!fuzz_embed_equal(&e, &back))
+				line = __LINE__;
+			ck_embed_free(&back);
+			free(buf);
+		}
+		ck_embed_free(&e);
+	}
+	return line;
+}
+
 /* ---- the table of targets ------------------------------------------------- */
 
 typedef struct fuzz_target {
@@ -565,7 +712,8 @@ static const fuzz_target fuzz_targets[] = {
 	{"tnz", fuzz_tnz},   {"arch", fuzz_arch}, {"npy", fuzz_npy},
 	{"npz", fuzz_npz},   {"idx", fuzz_idx},   {"csv", fuzz_csv},
 	{"png", fuzz_png},   {"jpeg", fuzz_jpeg}, {"pnm", fuzz_pnm},
-	{"plotlog", fuzz_plotlog},
+	{"plotlog", fuzz_plotlog}, {"tokenize", fuzz_tokenize}, {"vocab", fuzz_vocab},
+	{"embed", fuzz_embed},
 };
 
 #endif

@@ -93,6 +93,9 @@ REPLAY(png)
 REPLAY(jpeg)
 REPLAY(pnm)
 REPLAY(plotlog)
+REPLAY(tokenize)
+REPLAY(vocab)
+REPLAY(embed)
 
 int main(void)
 {
@@ -106,5 +109,8 @@ int main(void)
 	RUN(replay_jpeg);
 	RUN(replay_pnm);
 	RUN(replay_plotlog);
+	RUN(replay_tokenize);
+	RUN(replay_vocab);
+	RUN(replay_embed);
 	return check_summary();
 }
