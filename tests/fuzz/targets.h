@@ -589,7 +589,9 @@ static inline int fuzz_tok_emit(const char *tok, size_t len, void *ctx)
 /* The bytes as a document, in each mode: every token is non-empty valid
  * UTF-8 without spaces, the count returned is the count emitted, and the
  * tokens joined by spaces tokenise to themselves (normalising twice changes
- * nothing). */
+ * nothing). The last check is left out with strip_accents, which is not
+ * idempotent yet: U+01FE/U+01FF strip to U+00D8/U+00F8, which strip to O/o
+ * (regress/tokenize/strip_twice.txt). */
 static inline int fuzz_tokenize(const uint8_t *data, size_t size)
 {
 	static const ck_tok_opts modes[] = {
@@ -597,6 +599,7 @@ static inline int fuzz_tokenize(const uint8_t *data, size_t size)
 		{CK_TOK_WORD, 1, 1, 1},
 		{CK_TOK_WORD, 1, 0, 0},
 		{CK_TOK_CHAR, 0, 1, 0},
+		{CK_TOK_CHAR, 0, 0, 1},
 	};
 	int line = 0;
 	for (size_t m = 0; !line && m < sizeof modes / sizeof modes[0]; m++) {
@@ -607,7 +610,8 @@ static inline int fuzz_tokenize(const uint8_t *data, size_t size)
 		if (n >= 0) {
 			if (a.bad || n != a.count)
 				line = __LINE__;
-			else if (ck_tokenize(&modes[m], a.text ? a.text : "", a.len, fuzz_tok_emit, &b,
+			else if (!modes[m].strip_accents &&
+			         ck_tokenize(&modes[m], a.text ? a.text : "", a.len, fuzz_tok_emit, &b,
 			                     NULL, &err) >= 0 &&
 			         (b.count != a.count || b.len != a.len ||
 			          (a.len && memcmp(a.text, b.text, a.len) != 0)))
@@ -651,7 +655,7 @@ static inline int fuzz_vocab(const uint8_t *data, size_t size)
 
 /* ---- embeddings importers ------------------------------------------------------ */
 
-/* Whether two tables hold the same words and bit-identical vectors. */
+/* Whether two tables hold the same words and vectors. */
 static inline int fuzz_embed_equal(const ck_embed *a, const ck_embed *b)
 {
 	if (a->V != b->V || a->D != b->D)
@@ -659,7 +663,12 @@ static inline int fuzz_embed_equal(const ck_embed *a, const ck_embed *b)
 	for (int64_t i = 0; i < a->V; i++)
 		if (strcmp(a->words[i], b->words[i]) != 0)
 			return 0;
-	return memcmp(a->vectors, b->vectors, (size_t)a->V * (size_t)a->D * sizeof(float)) == 0;
+	/* By value: a reserved row of -0 is zero, so not exported, and reads
+	 * back as +0. */
+	for (int64_t i = 0; i < a->V * a->D; i++)
+		if (a->vectors[i] != b->vectors[i])
+			return 0;
+	return 1;
 }
 
 /* The bytes in every format (and detected): a table that imports has the
