@@ -31,17 +31,31 @@ static void conv_plan(ck_layer *L, ck_arena *a, int max_batch, int nthreads, siz
 		*ws = need;
 }
 
+/* A relu word is fused into the kernels (see fuses_relu in model_internal.h). */
+static ck_nn_act fused(const ck_layer *L)
+{
+	return L->act.kind == CK_ARCH_ACT_RELU ? CK_NN_ACT_RELU : CK_NN_ACT_NONE;
+}
+
 static void conv_forward(ck_layer *L, const ck_pass *p)
 {
 	ck_conv2d_dims d = conv_dims(&L->arch->conv, p->n);
-	ck_conv2d_forward(L->out, L->in, L->conv.weight, L->conv.bias, &d, p->ws, p->nthreads);
+	ck_conv2d_forward_act(L->out, L->in, L->conv.weight, L->conv.bias, &d, fused(L), p->ws,
+	                      p->nthreads);
 }
 
 static void conv_backward(ck_layer *L, const float *dout, const ck_pass *p)
 {
 	ck_conv2d_dims d = conv_dims(&L->arch->conv, p->n);
-	ck_conv2d_backward(L->din, L->conv.dweight, L->conv.dbias, dout, L->in, L->conv.weight, &d,
-	                   p->ws, p->nthreads);
+	ck_conv2d_backward_act(L->din, L->conv.dweight, L->conv.dbias, dout, L->out, L->in,
+	                       L->conv.weight, &d, fused(L), p->ws, p->nthreads);
+}
+
+static void conv_slice(ck_layer *L, int64_t row0, ptrdiff_t grad_shift)
+{
+	L->conv.dweight += grad_shift;
+	if (L->conv.dbias)
+		L->conv.dbias += grad_shift;
 }
 
 const ck_layer_ops ck_layer_conv_ops = {
@@ -49,4 +63,7 @@ const ck_layer_ops ck_layer_conv_ops = {
 	.plan = conv_plan,
 	.forward = conv_forward,
 	.backward = conv_backward,
+	.fuses_relu = 1,
+	.per_example = 1,
+	.slice = conv_slice,
 };

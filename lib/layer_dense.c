@@ -28,8 +28,17 @@ static void dense_backward(ck_layer *L, const float *dout, const ck_pass *p)
 	ck_dense_backward(L->din, L->dense.dweight, L->dense.dbias, dout, L->in, L->dense.weight, &d);
 }
 
+static void dense_slice(ck_layer *L, int64_t row0, ptrdiff_t grad_shift)
+{
+	L->dense.dweight += grad_shift;
+	if (L->dense.dbias)
+		L->dense.dbias += grad_shift;
+}
+
 const ck_layer_ops ck_layer_dense_ops = {
 	.bind = dense_bind,
 	.forward = dense_forward,
 	.backward = dense_backward,
+	.per_example = 1,
+	.slice = dense_slice,
 };

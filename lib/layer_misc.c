@@ -135,6 +135,7 @@ static void activation_backward(ck_layer *L, const float *dout, const ck_pass *p
 const ck_layer_ops ck_layer_activation_ops = {
 	.forward = activation_forward,
 	.backward = activation_backward,
+	.per_example = 1,
 };
 
 /* ---- dropout ---------------------------------------------------------------- */
@@ -155,7 +156,8 @@ static void dropout_forward(ck_layer *L, const ck_pass *p)
 	}
 	L->out = L->out_buf;
 	ck_dropout_forward(L->out, L->dropout.mask, L->in, (size_t)p->n * L->out_size,
-	                   (float)L->arch->dropout.p, ck_hash_u64(p->seed, (uint64_t)L->index), 0);
+	                   (float)L->arch->dropout.p, ck_hash_u64(p->seed, (uint64_t)L->index),
+	                   (uint64_t)(p->row0 * L->out_size));
 }
 
 static void dropout_backward(ck_layer *L, const float *dout, const ck_pass *p)
@@ -164,10 +166,17 @@ static void dropout_backward(ck_layer *L, const float *dout, const ck_pass *p)
 		ck_dropout_backward(L->din, dout, L->dropout.mask, (size_t)p->n * L->out_size);
 }
 
+static void dropout_slice(ck_layer *L, int64_t row0, ptrdiff_t grad_shift)
+{
+	L->dropout.mask += row0 * L->out_size;
+}
+
 const ck_layer_ops ck_layer_dropout_ops = {
 	.plan = dropout_plan,
 	.forward = dropout_forward,
 	.backward = dropout_backward,
+	.per_example = 1,
+	.slice = dropout_slice,
 };
 
 /* ---- flatten, residual, end --------------------------------------------------- */
@@ -175,7 +184,7 @@ const ck_layer_ops ck_layer_dropout_ops = {
 /* flatten and residual are views: out is in, dout is din, so neither has any
  * work to do. The gradient of a residual block's input is then the sum of
  * what the first layer of the block and the end's skip path add into it. */
-const ck_layer_ops ck_layer_flatten_ops = {.view = 1};
+const ck_layer_ops ck_layer_flatten_ops = {.view = 1, .per_example = 1};
 const ck_layer_ops ck_layer_residual_ops = {.view = 1};
 
 /* end: out = f(x) + x with x the block's input (the residual layer's view). */

@@ -37,10 +37,17 @@ static void maxpool_backward(ck_layer *L, const float *dout, const ck_pass *p)
 		ck_maxpool2d_backward(L->din, dout, L->pool.argmax, &d);
 }
 
+static void maxpool_slice(ck_layer *L, int64_t row0, ptrdiff_t grad_shift)
+{
+	L->pool.argmax += row0 * L->out_size;
+}
+
 const ck_layer_ops ck_layer_maxpool_ops = {
 	.plan = maxpool_plan,
 	.forward = maxpool_forward,
 	.backward = maxpool_backward,
+	.per_example = 1,
+	.slice = maxpool_slice,
 };
 
 static void avgpool_forward(ck_layer *L, const ck_pass *p)
@@ -59,6 +66,7 @@ static void avgpool_backward(ck_layer *L, const float *dout, const ck_pass *p)
 const ck_layer_ops ck_layer_avgpool_ops = {
 	.forward = avgpool_forward,
 	.backward = avgpool_backward,
+	.per_example = 1,
 };
 
 /* ---- globalmaxpool ------------------------------------------------------------ */

@@ -1,6 +1,21 @@
 /* model.c: a network built from an architecture: parameters in one block
  * carved by the arch's parameter table, buffers planned once per batch size,
- * forward and backward over the layers (the kinds live in lib/layer_*.c). */
+ * forward and backward over the layers (the kinds live in lib/layer_*.c).
+ *
+ * Threads. When every layer treats the examples of a batch independently
+ * (conv, dense, pooling, activations, dropout, flatten: ops->per_example)
+ * and there are several threads, forward and backward are data-parallel:
+ * one parallel region in which thread t runs every layer, single-threaded,
+ * on its contiguous rows [n*t/T, n*(t+1)/T) of the batch, through its own
+ * copy of the layers (ops->slice moves their saved buffers to its rows), its
+ * own workspace, and, in backward, its own block of parameter gradients.
+ * Thread 0 adds into the model's gradients; the others' blocks are added to
+ * them in thread order after one barrier, so the bits depend on the thread
+ * count only. That is one synchronisation per pass instead of several per
+ * layer, no serial layer (dense, loss-sized ops) in between, and no
+ * waiting on a descheduled partner at every op on a busy machine. Other
+ * models (batchnorm, embeddings, text pooling, residual blocks) run layer
+ * by layer, each kernel threading itself. */
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
@@ -29,9 +44,14 @@ struct ck_model {
 	int max_batch, nthreads;
 	int want_input_grad;
 	void *arena;   /* every activation, gradient and saved buffer */
+	int split;     /* 1: data-parallel passes (see the top of this file) */
+	ck_layer *tlayers; /* (nthreads, nlayers): each thread's copy of the layers */
+	float *tgrads; /* (nthreads - 1, total_params): threads 1.. gradient blocks */
+	size_t ws_thread; /* floats of ws per thread when split */
 	float *dx;     /* (max_batch, input size) input gradient, or NULL */
 	float *ws;     /* kernel workspace */
 	float *scratch;
+	int64_t scratch_row; /* floats per row of scratch (see ck_pass) */
 	float *probs;  /* (max_batch, K): predict's output */
 
 	/* The last forward, for backward. */
@@ -211,6 +231,7 @@ void ck_model_free(ck_model *m)
 	free(m->param_off);
 	free(m->layers);
 	free(m->arena);
+	free(m->tlayers);
 	free(m);
 }
 
@@ -346,7 +367,13 @@ static void carve(ck_model *m, ck_arena *a, int max_batch, int nthreads, size_t 
                   size_t *scratch)
 {
 	size_t rows = (size_t)max_batch;
+	/* A thread of a split pass gets at most this many rows. */
+	int thread_rows = (max_batch + nthreads - 1) / nthreads;
 	*ws = *scratch = 0;
+	m->ws_thread = 0;
+	m->split = nthreads > 1 && max_batch > 1;
+	for (int i = 0; i < m->nrun; i++)
+		m->split &= m->layers[i].ops->per_example;
 	m->dx = NULL;
 	if (m->want_input_grad && m->input_kind == CK_INPUT_F32)
 		m->dx = ck_arena_take(a, rows * (size_t)m->input_size * sizeof(float));
@@ -363,6 +390,12 @@ static void carve(ck_model *m, ck_arena *a, int max_batch, int nthreads, size_t 
 			L->dout = ck_arena_take(a, bytes);
 		}
 		L->out = L->out_buf;
+		if (L->ops->plan && m->split) {
+			/* Only for the workspace of one thread's rows: this arena's
+			 * pointers are dropped (the real plan below sets them). */
+			ck_arena none = {NULL, 0};
+			L->ops->plan(L, &none, thread_rows, 1, &m->ws_thread);
+		}
 		if (L->ops->plan)
 			L->ops->plan(L, a, max_batch, nthreads, ws);
 		/* The gradient through a fused activation goes to scratch. */
@@ -378,8 +411,14 @@ static void carve(ck_model *m, ck_arena *a, int max_batch, int nthreads, size_t 
 			wanted |= m->arch.params[l->first_param + k].trainable;
 		m->layers[i].needs_backward = wanted;
 	}
+	if (m->split && m->ws_thread * nthreads > *ws)
+		*ws = m->ws_thread * nthreads;
 	m->ws = ck_arena_take(a, *ws * sizeof(float));
 	m->scratch = ck_arena_take(a, *scratch * sizeof(float));
+	m->scratch_row = (int64_t)(*scratch / rows);
+	m->tgrads = m->split ? ck_arena_take(a, (size_t)(nthreads - 1) * (size_t)m->arch.total_params *
+	                                        sizeof(float))
+	                     : NULL;
 }
 
 int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err)
@@ -388,6 +427,8 @@ int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err)
 		return ck_err_set(err, "batch size %d: expected at least 1", max_batch);
 	if (nthreads < 1)
 		return ck_err_set(err, "thread count %d: expected at least 1", nthreads);
+	if (m->arena && m->max_batch == max_batch && m->nthreads == nthreads)
+		return 0; /* planned so already: training and evaluation share the buffers */
 	/* Every kernel indexes a batch with int: rows * values must fit. */
 	for (int i = 0; i < m->arch.nlayers; i++)
 		if ((double)max_batch * (double)m->layers[i].out_size > (double)INT32_MAX)
@@ -397,11 +438,17 @@ int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err)
 	ck_arena count = {NULL, 0};
 	carve(m, &count, max_batch, nthreads, &ws, &scratch);
 	void *block = aligned_alloc(64, count.used ? count.used : 64);
-	if (!block)
+	ck_layer *tlayers = calloc((size_t)nthreads * (size_t)m->arch.nlayers, sizeof *tlayers);
+	if (!block || !tlayers) {
+		free(block);
+		free(tlayers);
 		return ck_err_set(err, "out of memory for %zu bytes of buffers for batches of %d",
 		                  count.used, max_batch);
+	}
 	free(m->arena);
+	free(m->tlayers);
 	m->arena = block;
+	m->tlayers = tlayers;
 	ck_arena take = {block, 0};
 	carve(m, &take, max_batch, nthreads, &ws, &scratch);
 	m->max_batch = max_batch;
@@ -444,6 +491,24 @@ static void threads_leave(int saved)
 #endif
 }
 
+/* x[0..count) = 0, split over the threads when it is large. */
+static void zero_floats(float *x, size_t count)
+{
+	const size_t piece = (size_t)1 << 16;
+	size_t pieces = (count + piece - 1) / piece;
+#pragma omp parallel for schedule(static) if (pieces > 1)
+	for (size_t k = 0; k < pieces; k++) {
+		size_t lo = k * piece, len = count - lo < piece ? count - lo : piece;
+		memset(x + lo, 0, len * sizeof *x);
+	}
+}
+
+/* Whether L's kernels apply its relu word themselves. */
+static int relu_fused(const ck_layer *L)
+{
+	return L->ops->fuses_relu && L->act.kind == CK_ARCH_ACT_RELU;
+}
+
 static ck_pass make_pass(const ck_model *m, int n, int training, uint64_t seed,
                          const int32_t *lengths)
 {
@@ -453,8 +518,137 @@ static ck_pass make_pass(const ck_model *m, int n, int training, uint64_t seed,
 		.n = n, .max_batch = m->max_batch, .training = training, .seed = seed,
 		.lengths = lengths, .input_len = sequence ? in->dim[0] : 0,
 		.nthreads = m->nthreads, .ws = m->ws, .scratch = m->scratch,
+		.scratch_row = m->scratch_row,
 	};
 }
+
+/* ---- data-parallel passes --------------------------------------------------------- */
+
+static const float *through_act(ck_layer *L, const ck_pass *p);
+
+/* Thread t's rows of a batch of n: [*r0, *r0 + *rows). */
+static void thread_rows(int n, int t, int T, int *r0, int *rows)
+{
+	*r0 = (int)((int64_t)n * t / T);
+	*rows = (int)((int64_t)n * (t + 1) / T) - *r0;
+}
+
+/* Thread t's copies of the layers, sliced to its rows from r0, pointing at
+ * x's rows as the input. */
+static ck_layer *thread_layers(ck_model *m, int t, int r0, const void *x)
+{
+	ck_layer *TL = m->tlayers + (size_t)t * m->arch.nlayers;
+	ptrdiff_t shift = t ? (m->tgrads + (size_t)(t - 1) * m->arch.total_params) - m->grads : 0;
+	const float *in = (const float *)x + (size_t)r0 * m->input_size;
+	for (int i = 0; i < m->nrun; i++) {
+		ck_layer *L = &TL[i];
+		*L = m->layers[i];
+		if (L->ops->slice)
+			L->ops->slice(L, r0, shift);
+		L->in = in;
+		L->out_buf = L->out_buf ? L->out_buf + (size_t)r0 * L->out_size : NULL;
+		L->out = L->ops->view ? (float *)in : L->out_buf;
+		L->dout += (size_t)r0 * L->out_size;
+		if (L->din)
+			L->din += (size_t)r0 * L->in_size;
+		in = L->out;
+	}
+	return TL;
+}
+
+static void forward_split(ck_model *m, const void *x, ck_pass p)
+{
+	int T = m->nthreads;
+#pragma omp parallel num_threads(T)
+	{
+#ifdef _OPENMP
+		int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+		int t = 0, nt = 1;
+#endif
+		/* Rows are dealt for T threads whatever the runtime gives: a thread
+		 * does the rows of every t' = t mod nt, so the bits never change. */
+		for (int tt = t; tt < T; tt += nt) {
+			int r0, rows;
+			thread_rows(p.n, tt, T, &r0, &rows);
+			ck_layer *TL = thread_layers(m, tt, r0, x);
+			ck_pass q = p;
+			q.n = rows, q.row0 = r0, q.nthreads = 1;
+			q.ws = m->ws + (size_t)tt * m->ws_thread;
+			const float *in = TL[0].in;
+			for (int i = 0; i < m->nrun && rows > 0; i++) {
+				ck_layer *L = &TL[i];
+				double t0 = now();
+				L->in = in;
+				L->out = L->ops->view ? (float *)in : L->out_buf;
+				if (L->ops->forward)
+					L->ops->forward(L, &q);
+				if (!relu_fused(L))
+					ck_layer_act_forward(L, rows);
+				in = L->out;
+				if (tt == 0)
+					m->layers[i].fwd_time = now() - t0;
+			}
+		}
+	}
+	/* Thread 0's copies start at row 0: their pointers are the model's. */
+	for (int i = 0; i < m->nrun; i++) {
+		m->layers[i].in = m->tlayers[i].in;
+		m->layers[i].out = m->tlayers[i].out;
+	}
+}
+
+static void backward_split(ck_model *m, const float *dout, ck_pass p)
+{
+	int T = m->nthreads;
+	size_t total = (size_t)m->arch.total_params;
+	ck_layer *last = &m->layers[m->nrun - 1];
+#pragma omp parallel num_threads(T)
+	{
+#ifdef _OPENMP
+		int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+		int t = 0, nt = 1;
+#endif
+		for (int tt = t; tt < T; tt += nt) {
+			int r0, rows;
+			thread_rows(p.n, tt, T, &r0, &rows);
+			ck_layer *TL = m->tlayers + (size_t)tt * m->arch.nlayers;
+			ck_pass q = p;
+			q.n = rows, q.row0 = r0, q.nthreads = 1;
+			q.ws = m->ws + (size_t)tt * m->ws_thread;
+			if (tt)
+				memset(m->tgrads + (size_t)(tt - 1) * total, 0, total * sizeof(float));
+			memcpy(TL[m->nrun - 1].dout, dout + (size_t)r0 * last->out_size,
+			       (size_t)rows * last->out_size * sizeof(float));
+			for (int i = m->nrun - 1; i >= 0 && rows > 0; i--) {
+				ck_layer *L = &TL[i];
+				if (!L->needs_backward) {
+					m->layers[i].bwd_time = 0;
+					continue;
+				}
+				double t0 = now();
+				if (L->din && !L->ops->view)
+					memset(L->din, 0, (size_t)rows * L->in_size * sizeof(float));
+				if (L->ops->backward)
+					L->ops->backward(L, through_act(L, &q), &q);
+				if (tt == 0)
+					m->layers[i].bwd_time = now() - t0;
+			}
+		}
+#pragma omp barrier
+		/* The gradient blocks of threads 1.. into the model's, in order. */
+		size_t lo = total * (size_t)t / (size_t)nt, hi = total * (size_t)(t + 1) / (size_t)nt;
+		for (size_t j = lo; j < hi; j++) {
+			float g = m->grads[j];
+			for (int k = 1; k < T; k++)
+				g += m->tgrads[(size_t)(k - 1) * total + j];
+			m->grads[j] = g;
+		}
+	}
+}
+
+/* ---- forward, backward (layer by layer) -------------------------------------------- */
 
 const float *ck_model_forward(ck_model *m, const void *x, const int32_t *lengths, int n,
                               int training, uint64_t seed)
@@ -464,6 +658,14 @@ const float *ck_model_forward(ck_model *m, const void *x, const int32_t *lengths
 	int saved = threads_enter(m);
 	ck_pass p = make_pass(m, n, training, seed, lengths);
 	const float *in = x;
+	if (m->split && n > 1) {
+		forward_split(m, x, p);
+		threads_leave(saved);
+		m->last_n = n;
+		m->last_training = training;
+		m->last_lengths = lengths;
+		return m->layers[m->nrun - 1].out;
+	}
 	for (int i = 0; i < m->nrun; i++) {
 		ck_layer *L = &m->layers[i];
 		double t0 = now();
@@ -474,7 +676,8 @@ const float *ck_model_forward(ck_model *m, const void *x, const int32_t *lengths
 			L->out = L->out_buf;
 		if (L->ops->forward)
 			L->ops->forward(L, &p);
-		ck_layer_act_forward(L, n);
+		if (!relu_fused(L))
+			ck_layer_act_forward(L, n);
 		L->fwd_time = now() - t0;
 		in = L->out;
 	}
@@ -486,16 +689,26 @@ const float *ck_model_forward(ck_model *m, const void *x, const int32_t *lengths
 }
 
 /* The gradient w.r.t. the kernel's output: dout itself, or through the
- * fused activation into scratch. */
+ * fused activation into scratch (a ReLU the layer's kernels take care of
+ * passes dout as it is). */
 static const float *through_act(ck_layer *L, const ck_pass *p)
 {
-	if (L->act.kind == CK_ARCH_ACT_LINEAR)
+	if (L->act.kind == CK_ARCH_ACT_LINEAR || relu_fused(L))
 		return L->dout;
 	size_t count = (size_t)p->n * L->out_size;
-	memset(p->scratch, 0, count * sizeof(float));
+	float *g = p->scratch + (size_t)p->row0 * (size_t)p->scratch_row;
+	if (L->act.kind == CK_ARCH_ACT_RELU) {
+		/* Written rather than zeroed then added: ck_relu_backward's values. */
+		const float *dout = L->dout, *out = L->out;
+#pragma omp parallel for schedule(static) if (count >= 65536)
+		for (size_t i = 0; i < count; i++)
+			g[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+		return g;
+	}
+	memset(g, 0, count * sizeof(float));
 	int64_t outer = (int64_t)p->n * L->out_size / (L->act_channels * L->act_inner);
-	ck_act_backward(&L->act, p->scratch, L->dout, L->out, outer, L->act_channels, L->act_inner);
-	return p->scratch;
+	ck_act_backward(&L->act, g, L->dout, L->out, outer, L->act_channels, L->act_inner);
+	return g;
 }
 
 void ck_model_backward(ck_model *m, const float *dout, int n)
@@ -505,11 +718,21 @@ void ck_model_backward(ck_model *m, const float *dout, int n)
 		return;
 	int saved = threads_enter(m);
 	ck_pass p = make_pass(m, n, 1, 0, m->last_lengths);
-	if (m->dx)
-		memset(m->dx, 0, (size_t)n * m->input_size * sizeof(float));
-	for (int i = 0; i < m->nrun; i++) {
-		ck_layer *L = &m->layers[i];
-		memset(L->dout, 0, (size_t)n * L->out_size * sizeof(float));
+	if (m->split && n > 1) {
+		backward_split(m, dout, p);
+		threads_leave(saved);
+		return;
+	}
+	/* A residual block's end adds into the gradient of the block's input
+	 * before the block's layers run: then every buffer is zeroed first. */
+	int skips = 0;
+	for (int i = 0; i < m->nrun; i++)
+		skips |= m->layers[i].arch->kind == CK_ARCH_END;
+	if (skips) {
+		if (m->dx)
+			zero_floats(m->dx, (size_t)n * m->input_size);
+		for (int i = 0; i < m->nrun; i++)
+			zero_floats(m->layers[i].dout, (size_t)n * m->layers[i].out_size);
 	}
 	ck_layer *last = &m->layers[m->nrun - 1];
 	memcpy(last->dout, dout, (size_t)n * last->out_size * sizeof(float));
@@ -520,6 +743,11 @@ void ck_model_backward(ck_model *m, const float *dout, int n)
 			continue;
 		}
 		double t0 = now();
+		/* The kernels add into din: zeroed just before, so that it is still
+		 * in cache when they do (a view layer's din is its own dout, which
+		 * the layer above has filled). */
+		if (!skips && L->din && !L->ops->view)
+			zero_floats(L->din, (size_t)n * L->in_size);
 		if (L->ops->backward)
 			L->ops->backward(L, through_act(L, &p), &p);
 		L->bwd_time = now() - t0;

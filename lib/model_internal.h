@@ -42,9 +42,14 @@ typedef struct ck_pass {
 	uint64_t seed;           /* dropout seed of this step */
 	const int32_t *lengths;  /* (n) real sequence lengths, or NULL */
 	int64_t input_len;       /* T of a sequence input, 0 for others */
-	int nthreads;
+	int nthreads;            /* threads the kernels may use */
+	int64_t row0;            /* the first row of the batch this pass covers (see model.c) */
 	float *ws;               /* kernel workspace, shared by the layers in turn */
-	float *scratch;          /* (max_batch, largest out_size), for fused activations */
+	float *scratch;          /* (max_batch, scratch_row), for fused activations;
+	                          * a pass over rows from row0 uses its rows */
+	int64_t scratch_row;     /* floats per row of scratch: the largest out_size of
+	                          * a fused activation, whatever layer uses it, so
+	                          * that the threads of a split pass never overlap */
 } ck_pass;
 
 typedef struct ck_layer ck_layer;
@@ -60,10 +65,22 @@ typedef struct ck_layer_ops {
 	void (*forward)(ck_layer *L, const ck_pass *p);
 	/* Adds into L->din (when not NULL) and the parameter gradients, from
 	 * dout, the gradient w.r.t. the output BEFORE the fused activation
-	 * (L->dout itself when there is none). */
+	 * (L->dout itself when there is none, or when fuses_relu applies). */
 	void (*backward)(ck_layer *L, const float *dout, const ck_pass *p);
 	/* 1: out is a view of in and dout of din (flatten, residual). */
 	int view;
+	/* 1: a relu word (L->act) is applied by forward itself, and backward
+	 * takes the gradient w.r.t. the activation's output (L->dout) and goes
+	 * through the ReLU on its own: one pass over the output saved each way. */
+	int fuses_relu;
+	/* 1: forward and backward treat the examples of a batch independently
+	 * (apart from summing parameter gradients), so that each thread can run
+	 * the layer on its own rows of the batch (see model.c). */
+	int per_example;
+	/* For per_example kinds with saved buffers or parameter gradients:
+	 * points L's copy at the rows from row0 on of its saved buffers, and its
+	 * parameter gradients grad_shift floats further (a thread's own block). */
+	void (*slice)(ck_layer *L, int64_t row0, ptrdiff_t grad_shift);
 } ck_layer_ops;
 
 typedef struct ck_conv_layer {

@@ -52,15 +52,52 @@ void ck_maxpool2d_backward_ref(float *dinp, const float *dout,
 			dinp[pl * d->H * d->W + argmax[pl * P + p]] += dout[pl * P + p];
 }
 
+/* Keeps (v, i) in (*best, *arg) when v beats *best; branch-free, so that
+ * the loop over ow vectorises. */
+static inline void take_if_beats(float v, int32_t i, float *best, int32_t *arg)
+{
+	int win = beats(v, *best);
+	*best = win ? v : *best;
+	*arg = win ? i : *arg;
+}
+
+/* The common 2x2 window with stride 2 (maxpool 2): one output row from two
+ * input rows, the four taps in row-major order as in the reference. */
+static void maxpool_row_2x2(float *restrict out, int32_t *restrict arg,
+                            const float *restrict r0, const float *restrict r1, int32_t at,
+                            int W, int OW)
+{
+#pragma omp simd
+	for (int ow = 0; ow < OW; ow++) {
+		int32_t i = at + 2 * ow;
+		float best = r0[2 * ow];
+		int32_t a = i;
+		take_if_beats(r0[2 * ow + 1], i + 1, &best, &a);
+		take_if_beats(r1[2 * ow], i + W, &best, &a);
+		take_if_beats(r1[2 * ow + 1], i + W + 1, &best, &a);
+		out[ow] = best;
+		arg[ow] = a;
+	}
+}
+
 void ck_maxpool2d_forward(float *out, int32_t *argmax, const float *inp,
                           const ck_pool2d_dims *d)
 {
 	int OH = ck_nn_valid_size(d->H, d->KH, d->SH);
 	int OW = ck_nn_valid_size(d->W, d->KW, d->SW);
 	int64_t planes = (int64_t)d->N * d->C;
+	int two = d->KH == 2 && d->KW == 2 && d->SH == 2 && d->SW == 2;
 #pragma omp parallel for schedule(static)
 	for (int64_t pl = 0; pl < planes; pl++) {
 		const float *in = inp + (size_t)pl * d->H * d->W;
+		if (two) {
+			for (int oh = 0; oh < OH; oh++) {
+				size_t o = ((size_t)pl * OH + oh) * OW;
+				const float *r0 = in + (size_t)2 * oh * d->W;
+				maxpool_row_2x2(out + o, argmax + o, r0, r0 + d->W, 2 * oh * d->W, d->W, OW);
+			}
+			continue;
+		}
 		for (int oh = 0; oh < OH; oh++) {
 			size_t o = ((size_t)pl * OH + oh) * OW;
 			float *best = out + o;

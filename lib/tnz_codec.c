@@ -162,9 +162,9 @@ static int inflate_bounded(const unsigned char *payload, size_t n, size_t raw,
 int tnz_rchunk_decode(tnz_rchunk *c, const char *name, size_t esize, int filter, int decode)
 {
 	c->failed = 0;
-	uint32_t crc = ck_crc32(ck_crc32(0, c->frame, sizeof c->frame), c->body, c->in_body);
-	if (c->in_body < c->len) /* a stored payload read in place */
-		crc = ck_crc32(crc, c->direct, c->len - c->in_body);
+	uint32_t crc = c->in_body < c->len /* a stored payload read in place */
+	                   ? c->computed
+	                   : ck_crc32(ck_crc32(0, c->frame, sizeof c->frame), c->body, c->in_body);
 	if (crc != c->crc) {
 		c->failed = 1;
 		return ck_err_set(&c->err, "CRC mismatch in DATA record at offset %" PRIu64, c->offset);

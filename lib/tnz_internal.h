@@ -105,6 +105,11 @@ void tnz_unshuffle(unsigned char *dst, const unsigned char *src, size_t n, size_
 /* Threads to use for a requested count (0 = every core; 1 without OpenMP). */
 int tnz_threads(int threads);
 
+/* Bytes of input not yet consumed by the reader when it reads a regular
+ * file (its size at open, so a bound for stored data, not a promise); 0 when
+ * unknown (a pipe, a terminal) or at the end. */
+uint64_t tnz_reader_input_left(const ck_tnz_reader *r);
+
 /* ---- the chunk codec (tnz_codec.c) ---- */
 
 /* One chunk on the writer's side: raw bytes in, a DATA record out. The
@@ -137,6 +142,8 @@ typedef struct tnz_rchunk {
 	unsigned char *direct; /* the caller's buffer for the decoded bytes, or NULL;
 	                          a stored payload not in body is there */
 	uint32_t crc;    /* the record's stored CRC */
+	uint32_t computed; /* the CRC of the record when in_body < len: the reader
+	                      computes it piece by piece as the payload arrives */
 	uint64_t offset; /* of the record in the stream */
 	unsigned char *out, *tmp; /* decoded / inflated-before-unshuffle bytes */
 	size_t out_cap, tmp_cap;

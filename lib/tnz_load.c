@@ -6,6 +6,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* Tensors of the same name join when dtype, rank and dims[1..] agree. */
 static int check_append(const ck_tensor *x, const ck_tnz_header *h, ck_err *err)
@@ -27,26 +29,95 @@ static int check_append(const ck_tensor *x, const ck_tnz_header *h, ck_err *err)
 	                  ck_dtype_name(h->dtype), b, ck_dtype_name(x->dtype), a);
 }
 
-/* Reads the current tensor's bytes onto the end of *buf (len bytes used,
- * cap allocated), growing it as the bytes arrive: the header's dims are a
- * claim, the chunks are what justifies memory. */
-static int read_rows(ck_tnz_reader *r, unsigned char **buf, size_t *len, size_t *cap,
-                     ck_err *err)
+#define GROW_MIN ((size_t)1 << 20)    /* first allocation for a tensor */
+#define ROOM_MIN ((size_t)1 << 16)    /* grow when less room is left */
+#define HUGE_MIN ((size_t)1 << 22)    /* buffers worth transparent huge pages */
+#define UNKNOWN UINT64_MAX            /* final size of rows streamed without a count */
+
+/* Asks for transparent huge pages on the page-aligned interior of a buffer
+ * that has its final size. Page faults on fresh memory are the largest cost
+ * of a stored load (numpy's loads ask the same); a 2 MiB fault costs about
+ * what a 4 KiB one does. Advice only: failure changes nothing. Never on a
+ * buffer that may still grow: the advice splits its mapping, after which
+ * realloc cannot move it with mremap and copies it. */
+static void advise_huge(unsigned char *buf, size_t len)
 {
+#ifdef MADV_HUGEPAGE
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)buf + page - 1) & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)buf + len) & ~(page - 1);
+	if (len >= HUGE_MIN && hi > lo)
+		madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+	(void)buf;
+	(void)len;
+#endif
+}
+
+/* The next capacity of a tensor buffer holding len bytes in cap, that will
+ * hold final bytes (UNKNOWN for rows streamed without a count). Memory
+ * follows the input, never the header's claim alone: twice what has
+ * arrived, or (generous) the bytes the input file still holds, as stored
+ * data cannot be more; both capped by the claim. The generous size lets a
+ * stored tensor be read into one buffer allocated once. */
+static size_t next_cap(size_t len, size_t cap, uint64_t final, uint64_t input_left,
+                       int generous)
+{
+	size_t want = cap < GROW_MIN / 2 ? GROW_MIN : 2 * cap;
+	if (want < len + GROW_MIN)
+		want = len + GROW_MIN;
+	if (generous && final != UNKNOWN && input_left > want - len)
+		want = len + (size_t)input_left;
+	return final != UNKNOWN && want > final ? (size_t)final : want;
+}
+
+/* Bytes the header of a tensor declares, or UNKNOWN (the reader has
+ * checked that they do not overflow). */
+static uint64_t declared_bytes(const ck_tnz_header *h)
+{
+	if (h->rank > 0 && h->dims[0] == CK_TNZ_ROWS_UNKNOWN)
+		return UNKNOWN;
+	uint64_t n = ck_dtype_size(h->dtype);
+	for (int i = 0; i < h->rank; i++)
+		n *= (uint64_t)h->dims[i];
+	return n;
+}
+
+/* Reads the current tensor's bytes onto the end of *buf (len bytes used,
+ * cap allocated), growing it as the bytes arrive (next_cap). */
+static int read_rows(ck_tnz_reader *r, const ck_tnz_header *h, unsigned char **buf,
+                     size_t *len, size_t *cap, ck_err *err)
+{
+	uint64_t declared = declared_bytes(h);
+	uint64_t final = declared == UNKNOWN ? UNKNOWN : *len + declared;
 	for (;;) {
-		if (*cap - *len < ((size_t)1 << 16)) {
-			size_t want = *cap < ((size_t)1 << 20) ? (size_t)1 << 20 : 2 * *cap;
+		int full = *cap == final;
+		if (*cap - *len < ROOM_MIN && !full) {
+			size_t want = next_cap(*len, *cap, final, tnz_reader_input_left(r), 1);
 			unsigned char *p = realloc(*buf, want);
+			if (!p) { /* the input file may be sparse: be lean */
+				want = next_cap(*len, *cap, final, 0, 0);
+				p = realloc(*buf, want);
+			}
 			if (!p)
 				return ck_err_set(err, "out of memory (%zu bytes)", want);
 			*buf = p;
 			*cap = want;
+			if (want == final)
+				advise_huge(p + *len, want - *len);
 		}
-		int64_t n = ck_tnz_reader_read(r, *buf + *len, *cap - *len, err);
+		/* A full buffer still needs a call that meets TEND; the reader
+		 * never hands out more than the header declared. */
+		unsigned char probe[1];
+		int64_t n = *cap > *len ? ck_tnz_reader_read(r, *buf + *len, *cap - *len, err)
+		                        : ck_tnz_reader_read(r, probe, sizeof probe, err);
 		if (n < 0)
 			return -1;
 		if (n == 0)
 			return 0;
+		if (*cap == *len)
+			return ck_err_set(err, "tensor \"%s\": more data than its header declares",
+			                  h->name);
 		*len += (size_t)n;
 	}
 }
@@ -62,7 +133,7 @@ static int load_all(ck_tnz *z, ck_tnz_reader *r, ck_err *err)
 			return -1;
 		unsigned char *buf = x ? x->data : NULL;
 		size_t len = x ? x->nbytes : 0, cap = len;
-		int failed = read_rows(r, &buf, &len, &cap, err);
+		int failed = read_rows(r, &h, &buf, &len, &cap, err);
 		if (x) {
 			x->data = buf; /* realloc'ed or not, it is x's */
 			x->nbytes = len;
@@ -73,9 +144,11 @@ static int load_all(ck_tnz *z, ck_tnz_reader *r, ck_err *err)
 			return -1;
 		}
 		/* Give back what the doubling overshot. */
-		unsigned char *fit = realloc(buf, len ? len : 1);
-		if (fit)
-			buf = fit;
+		if (cap != len) {
+			unsigned char *fit = realloc(buf, len ? len : 1);
+			if (fit)
+				buf = fit;
+		}
 		int64_t rows = ck_tnz_reader_rows(r);
 		if (x) {
 			x->data = buf;

@@ -17,18 +17,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define IBUF_SIZE ((size_t)1 << 20) /* the input buffer */
 #define GROW_MIN ((size_t)1 << 16)  /* first allocation for a body */
 #define DIRECT_MIN ((size_t)1 << 16) /* read buffers this large get chunks in place */
+/* What need() asks read(2) for beyond the bytes it must have: enough to
+ * gather small records in one call, little enough that most of a large
+ * payload bypasses ibuf (it is read straight into its destination). */
+#define READ_AHEAD ((size_t)1 << 16)
+#define CRC_PIECE ((size_t)1 << 18) /* stored payloads are read and checked in pieces */
 
 struct ck_tnz_reader {
 	int fd, own_fd;
 	unsigned char *ibuf; /* unread input is ibuf[ipos .. ilen) */
 	size_t ipos, ilen;
 	int eof;
-	uint64_t offset; /* stream offset of ibuf[ipos] */
+	uint64_t offset;    /* stream offset of ibuf[ipos] */
+	uint64_t input_end; /* stream offset where a regular file ends; 0: unknown */
 	int failed;      /* every later call repeats fail */
 	ck_err fail;
 	int done; /* the stream ended cleanly */
@@ -98,7 +105,10 @@ static int need(ck_tnz_reader *r, size_t n, ck_err *err)
 		r->ipos = 0;
 	}
 	while (r->ilen < n && !r->eof) {
-		ssize_t k = read_some(r, r->ibuf + r->ilen, IBUF_SIZE - r->ilen, err);
+		size_t want = n - r->ilen + READ_AHEAD;
+		if (want > IBUF_SIZE - r->ilen)
+			want = IBUF_SIZE - r->ilen;
+		ssize_t k = read_some(r, r->ibuf + r->ilen, want, err);
 		if (k < 0)
 			return -1;
 		if (k == 0)
@@ -129,7 +139,7 @@ static int take(ck_tnz_reader *r, unsigned char *dst, size_t n, ck_err *err)
 	n -= k;
 	if (n == 0)
 		return 0;
-	if (n < IBUF_SIZE / 4) {
+	if (n < READ_AHEAD) {
 		int got = need(r, n, err);
 		if (got <= 0)
 			return got < 0 ? -1 : truncated(r, err);
@@ -334,6 +344,11 @@ ck_tnz_reader *ck_tnz_reader_fdopen(int fd, int threads, ck_err *err)
 		return NULL;
 	}
 	r->fd = fd;
+	struct stat st;
+	off_t pos;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (pos = lseek(fd, 0, SEEK_CUR)) >= 0 &&
+	    st.st_size > pos)
+		r->input_end = (uint64_t)(st.st_size - pos);
 	r->nslots = tnz_threads(threads);
 	r->ibuf = malloc(IBUF_SIZE);
 	r->slots = calloc((size_t)r->nslots, sizeof *r->slots);
@@ -551,8 +566,17 @@ static int take_chunk(ck_tnz_reader *r, tnz_rchunk *c, const record *rec, unsign
 			*dst += raw;
 			*room -= raw;
 			if (c->body[0] == TNZ_CODEC_STORED && plen == raw && !shuffled) {
-				if (take(r, c->direct, plen, err))
-					return -1;
+				/* Each piece is checksummed as it arrives, while it is
+				 * still in the cache: a second pass over the chunk from
+				 * memory cost as much as reading it. */
+				uint32_t crc = ck_crc32(frame_crc(rec), c->body, TNZ_DATA_PREFIX);
+				for (size_t at = 0; at < plen; at += CRC_PIECE) {
+					size_t piece = plen - at < CRC_PIECE ? plen - at : CRC_PIECE;
+					if (take(r, c->direct + at, piece, err))
+						return -1;
+					crc = ck_crc32(crc, c->direct + at, piece);
+				}
+				c->computed = crc;
 				c->in_body = TNZ_DATA_PREFIX;
 				got = rec->len;
 			}
@@ -616,6 +640,7 @@ static int fill(ck_tnz_reader *r, int decode, unsigned char *dst, size_t cap, si
 	for (int i = 0; i < n && decode && !work; i++)
 		work = slots[i].body[0] != TNZ_CODEC_STORED;
 	int team = work ? n : 1;
+	(void)team; /* without OpenMP the pragma, its only user, is gone */
 #pragma omp parallel for num_threads(team) schedule(static, 1) if (team > 1)
 	for (int i = 0; i < n; i++)
 		tnz_rchunk_decode(&slots[i], name, esize, filter, decode);
@@ -765,6 +790,11 @@ void ck_tnz_reader_sizes(const ck_tnz_reader *r, int64_t *stored, int64_t *raw)
 const ck_meta *ck_tnz_reader_meta(const ck_tnz_reader *r)
 {
 	return &r->meta;
+}
+
+uint64_t tnz_reader_input_left(const ck_tnz_reader *r)
+{
+	return r->input_end > r->offset ? r->input_end - r->offset : 0;
 }
 
 int ck_tnz_reader_files(const ck_tnz_reader *r)

@@ -350,6 +350,7 @@ static int flush_chunks(ck_tnz_writer *w, int n, ck_err *err)
 	tnz_wchunk *c = w->chunks;
 	/* Stored chunks cost a CRC at memory speed: not worth waking threads. */
 	int team = level > 0 || filter ? n : 1;
+	(void)team; /* without OpenMP the pragma, its only user, is gone */
 #pragma omp parallel for num_threads(team) schedule(static, 1) if (team > 1)
 	for (int i = 0; i < n; i++)
 		tnz_wchunk_encode(&c[i], esize, filter, level);

@@ -84,7 +84,8 @@ static void *xrealloc(void *p, size_t n)
 enum optid {
 	OP_OUT, OP_LEVEL, OP_SHUFFLE, OP_THREADS, OP_SEED, OP_QUIET, OP_JSON, OP_ROWS,
 	OP_RATIO, OP_COUNT, OP_STRATIFY, OP_SET, OP_DELETE, OP_INPLACE, OP_NAME,
-	OP_TENSOR, OP_FORMAT, OP_LABEL, OP_HEADER, OP_HELP, OP_VERSION,
+	OP_TENSOR, OP_FORMAT, OP_LABEL, OP_HEADER, OP_COLS, OP_GAP, OP_RANGE, OP_INDEX,
+	OP_HELP, OP_VERSION,
 };
 
 static const struct optdef {
@@ -102,7 +103,9 @@ static const struct optdef {
 	{OP_DELETE, 'd', "delete", 1},  {OP_INPLACE, 'i', "in-place", 0},
 	{OP_NAME, 0, "name", 1},        {OP_TENSOR, 't', "tensor", 1},
 	{OP_FORMAT, 'f', "format", 1},  {OP_LABEL, 0, "label", 1},
-	{OP_HEADER, 0, "header", 1},
+	{OP_HEADER, 0, "header", 1},    {OP_COLS, 0, "cols", 1},
+	{OP_GAP, 0, "gap", 1},          {OP_RANGE, 0, "range", 1},
+	{OP_INDEX, 0, "index", 1},
 	{OP_HELP, 'h', "help", 0},      {OP_VERSION, 0, "version", 0},
 };
 #define NOPTS (sizeof optdefs / sizeof optdefs[0])
@@ -126,7 +129,7 @@ struct opts {
 	int threads; /* 0: every core */
 	uint64_t seed;
 	int json, in_place;
-	int64_t rows;  /* head -n */
+	int64_t rows;  /* head, png -n; -1 when not given */
 	double ratio;  /* split: < 0 when not given */
 	int64_t count; /* split: < 0 when not given */
 	const char *stratify, *name;
@@ -135,6 +138,9 @@ struct opts {
 	int header;          /* import --header: -1 auto, 0 no, 1 yes */
 	const char **tensors; /* export -t, in order */
 	int ntensors;
+	int cols, gap;     /* png --cols (0: about square), --gap */
+	float lo, hi;      /* png --range; lo == hi when not given */
+	int64_t index;     /* png --index; -1 when not given */
 	struct edit *edits;
 	int nedits;
 };
@@ -275,6 +281,21 @@ static void apply_opt(struct opts *o, const struct optdef *d, const char *arg)
 		o->edits[o->nedits++] = e;
 		break;
 	}
+	case OP_COLS: o->cols = (int)parse_int(opt, arg, 1, CK_IMAGE_MAX_SIDE); break;
+	case OP_GAP: o->gap = (int)parse_int(opt, arg, 0, 1000); break;
+	case OP_INDEX: o->index = parse_int(opt, arg, 0, INT64_MAX); break;
+	case OP_RANGE: {
+		const char *colon = strchr(arg, ':');
+		if (!colon || colon == arg)
+			usage("--range: '%s' is not LO:HI", arg);
+		char lo[64];
+		snprintf(lo, sizeof lo, "%.*s", (int)(colon - arg), arg);
+		o->lo = (float)parse_real(opt, lo, -3e38, 3e38);
+		o->hi = (float)parse_real(opt, colon + 1, -3e38, 3e38);
+		if (!(o->lo < o->hi))
+			usage("--range: LO must be below HI in '%s'", arg);
+		break;
+	}
 	case OP_HELP:
 	case OP_VERSION: break; /* handled by the caller */
 	}
@@ -329,7 +350,8 @@ static int parse_opts(const struct command *c, int argc, char **argv, struct opt
 		}
 		const struct optdef *d = NULL;
 		for (size_t i = 0; i < NOPTS && !d; i++)
-			if ((optdefs[i].shrt ? optdefs[i].shrt : 256 + (int)optdefs[i].id) == ch)
+			if ((c->opts & B(optdefs[i].id)) &&
+			    (optdefs[i].shrt ? optdefs[i].shrt : 256 + (int)optdefs[i].id) == ch)
 				d = &optdefs[i];
 		if (d->id == OP_HELP) {
 			print_help(c);
@@ -843,7 +865,7 @@ static int cmd_cat(const struct opts *o, int argc, char **argv)
 
 static int cmd_head(const struct opts *o, int argc, char **argv)
 {
-	struct copier c = {.o = o, .out = one_output(o), .max_rows = o->rows};
+	struct copier c = {.o = o, .out = one_output(o), .max_rows = o->rows < 0 ? 10 : o->rows};
 	return copy_all(&c, argc, argv);
 }
 
@@ -1517,6 +1539,84 @@ static int cmd_export(const struct opts *o, int argc, char **argv)
 	return status;
 }
 
+/* ---- png ---------------------------------------------------------------- */
+
+#define PNG_IMAGES 64 /* images in a contact sheet without -n */
+
+/* The tensor png shows: -t NAME, else the only tensor, else "x". */
+static const ck_tensor *png_tensor(const struct opts *o, const ck_tnz *t, const char *in)
+{
+	const char *name = o->ntensors ? o->tensors[0] : t->count == 1 ? t->tensors[0].name : "x";
+	const ck_tensor *x = ck_tnz_find(t, name);
+	if (!x && !o->ntensors && t->count != 1)
+		warn("%s: %zu tensors and none called \"x\": choose one with -t NAME", in_name(in),
+		     t->count);
+	else if (!x)
+		warn("%s: no tensor \"%s\"", in_name(in), name);
+	return x;
+}
+
+static int cmd_png(const struct opts *o, int argc, char **argv)
+{
+	if (argc > 1)
+		usage("one FILE only");
+	if (o->ntensors > 1)
+		usage("one -t only");
+	if (o->nout != 1)
+		usage("give -o OUT.png (- for standard output)");
+	if (o->rows == 0)
+		usage("-n: at least 1 image");
+	if (o->index >= 0 && o->rows > 0)
+		usage("--index shows one image: no -n with it");
+	const char *in = argc ? argv[0] : "-", *out = o->out[0];
+
+	ck_tnz t = {0};
+	ck_err err = {{0}};
+	if (ck_tnz_load(&t, in, o->threads, &err) < 0)
+		return fail(in_name(in), &err);
+	const ck_tensor *x = png_tensor(o, &t, in);
+	int status = x ? 0 : 1;
+	char shape[160];
+	if (x)
+		ck_tensor_shape_str(x, shape, sizeof shape);
+	if (x && (x->rank != 4 || (x->dims[1] != 1 && x->dims[1] != 3))) {
+		warn("%s: tensor \"%s\" has shape %s, not (N, C, H, W) with C 1 or 3", in_name(in),
+		     x->name, shape);
+		status = 1;
+	} else if (x && x->dtype != CK_DTYPE_U8 && x->dtype != CK_DTYPE_F32) {
+		warn("%s: tensor \"%s\" is %s, not u8 or f32", in_name(in), x->name,
+		     ck_dtype_name(x->dtype));
+		status = 1;
+	} else if (x && o->index >= x->dims[0]) {
+		warn("%s: --index %" PRId64 ": tensor \"%s\" has %" PRId64 " images", in_name(in),
+		     o->index, x->name, x->dims[0]);
+		status = 1;
+	} else if (x && x->dims[0] == 0) {
+		warn("%s: tensor \"%s\" has no images", in_name(in), x->name);
+		status = 1;
+	}
+	if (!status && x->dtype == CK_DTYPE_U8 && o->lo != o->hi && !quiet)
+		warn("--range applies to f32 tensors; u8 values are shown as they are");
+	if (!status) {
+		const unsigned char *data = x->data;
+		int64_t n = o->rows > 0 ? o->rows : PNG_IMAGES;
+		int cols = o->cols, gap = o->gap;
+		if (o->index >= 0) { /* one image: a grid of one, no border */
+			data += (size_t)o->index * ck_tensor_row_bytes(x);
+			n = 1;
+			cols = 1;
+			gap = 0;
+		}
+		ck_image img = {0};
+		if (ck_image_grid(&img, data, x->dtype, x->dims, n, cols, gap, o->lo, o->hi, &err) < 0 ||
+		    ck_image_write_png(&img, out, &err) < 0)
+			status = fail(out_name(out), &err);
+		ck_image_free(&img);
+	}
+	ck_tnz_free(&t);
+	return status;
+}
+
 /* ---- the command table -------------------------------------------------- */
 
 #define COMMON_HELP                                                              \
@@ -1622,6 +1722,25 @@ static const struct command commands[] = {
 	 "  -l, --level L        .npz: 0 stores the members (default), 1-9 deflates\n"
 	 "  -o, --output OUT     output file (default: standard output; not .npz)\n" COMMON_HELP
 	 "\nExample: tnz export -t x -o x.npy train.tnz\n"},
+	{"png", cmd_png,
+	 COMMON | B(OP_OUT) | B(OP_TENSOR) | B(OP_ROWS) | B(OP_COLS) | B(OP_GAP) | B(OP_RANGE) |
+	         B(OP_INDEX),
+	 "png [-t NAME] [-n N] [--cols C] [--gap G] [--range LO:HI] [--index I] -o OUT FILE",
+	 "Draw a tensor of images (N, C, H, W), u8 or f32, C 1 (gray) or 3 (RGB), as\n"
+	 "a PNG: a contact sheet of the first N images, row by row, separated by\n"
+	 "gray (128) lines, or the single image I. f32 values map LO..HI to 0..255,\n"
+	 "clamped; without --range, 0..1 when every value shown lies in it, else the\n"
+	 "min..max of the values shown. u8 values are written as they are. Loads the\n"
+	 "whole file.\n\n"
+	 "  -t, --tensor NAME    the tensor (default: the only one, else x)\n"
+	 "  -n, --rows N         images in the sheet (default 64, or all if fewer)\n"
+	 "  --cols C             columns of the sheet (default: about square)\n"
+	 "  --gap G              pixels between images, 0-1000 (default 1)\n"
+	 "  --range LO:HI        f32 values shown as 0 and 255\n"
+	 "  --index I            only image I (from 0), at its size\n"
+	 "  -o, --output OUT     the PNG file (- for standard output, never a terminal)\n"
+	 COMMON_HELP
+	 "\nExample: tnz png -n 100 --cols 10 --gap 2 -o sheet.png train.tnz\n"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -1674,7 +1793,7 @@ int main(int argc, char **argv)
 		cmd_now = &commands[i];
 		typed_command = command_line(argc, argv);
 		struct opts o = {.level = -1, .shuffle = KEEP_FILTER, .ratio = -1, .count = -1,
-		                 .rows = 10, .header = -1};
+		                 .rows = -1, .header = -1, .index = -1, .gap = 1};
 		int first = parse_opts(cmd_now, argc - 1, argv + 1, &o);
 		int status = 0;
 		if (first >= 0)

@@ -75,7 +75,7 @@ size_t ck_model_param_offset(const ck_model *m, int i);
 
 /* Allocates the buffers for batches of up to max_batch examples and sets the
  * thread count the kernels use (their results depend on it, bit for bit).
- * Call again to change either. */
+ * Call again to change either; a call with the same two reuses the buffers. */
 int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err);
 
 /* Forward over n <= max_batch examples. x: (n, input size) f32, or (n, T)

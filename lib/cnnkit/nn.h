@@ -64,20 +64,33 @@ typedef struct ck_conv2d_dims {
 	int OH, OW;
 } ck_conv2d_dims;
 
-/* Floats of ws for both ck_conv2d_forward and ck_conv2d_backward with the
- * same dims and nthreads: one im2col buffer (C*KH*KW, OH*OW) per thread, none
- * for a 1x1 stride 1 unpadded convolution, and one partial weight gradient
- * (OC, C*KH*KW) per thread when nthreads > 1. */
+/* Floats of ws for ck_conv2d_forward, ck_conv2d_forward_act and
+ * ck_conv2d_backward with the same dims and nthreads, and for any smaller N:
+ * per thread, an im2col buffer (C*KH*KW, g*OH*OW) and an output buffer
+ * (OC, g*OH*OW) for a group of g images (about 2 MiB together), and one
+ * partial weight gradient (OC, C*KH*KW) when nthreads > 1. */
 size_t ck_conv2d_workspace_size(const ck_conv2d_dims *d, int nthreads);
 
-/* im2col + ck_sgemm per image. The images are split into min(nthreads, N)
- * contiguous chunks run in parallel, each with its own slice of ws; the
- * chunking, and so every bit of the result, depends on nthreads only, never
- * on how many threads OpenMP actually provides. With one chunk the GEMM
- * threads itself instead. nthreads >= 1. */
+/* im2col + one ck_sgemm per group of images. The images are split into
+ * min(nthreads, N) contiguous chunks run in parallel, each with its own slice
+ * of ws; the chunking, and so every bit of the result, depends on N and
+ * nthreads only, never on how many threads OpenMP actually provides. With one
+ * chunk the GEMM threads itself instead. nthreads >= 1. */
 void ck_conv2d_forward(float *out, const float *inp, const float *weight,
                        const float *bias, const ck_conv2d_dims *d,
                        float *ws, int nthreads);
+
+/* An activation a kernel can apply to its output on the way out. */
+typedef enum ck_nn_act {
+	CK_NN_ACT_NONE = 0,
+	CK_NN_ACT_RELU = 1, /* max(0, x), as ck_relu_forward */
+} ck_nn_act;
+
+/* ck_conv2d_forward followed by act on out, in the same pass over out:
+ * bit-identical to ck_conv2d_forward then ck_relu_forward. */
+void ck_conv2d_forward_act(float *out, const float *inp, const float *weight,
+                           const float *bias, const ck_conv2d_dims *d, ck_nn_act act,
+                           float *ws, int nthreads);
 /* dinp (N,C,H,W) += weight^T x dout, scattered back by col2im;
  * dweight (OC,C,KH,KW) += dout x col^T, summed per chunk then over the chunks
  * in order; dbias (OC) += dout summed over N,OH,OW. */
@@ -85,6 +98,14 @@ void ck_conv2d_backward(float *dinp, float *dweight, float *dbias,
                         const float *dout, const float *inp,
                         const float *weight, const ck_conv2d_dims *d,
                         float *ws, int nthreads);
+/* ck_conv2d_backward from dout, the gradient w.r.t. act(conv), and out, the
+ * output of ck_conv2d_forward_act (what act returned): the gradient through
+ * act is taken on the way in (out is not read for CK_NN_ACT_NONE). The same
+ * sums as ck_relu_backward into a zeroed buffer, then ck_conv2d_backward. */
+void ck_conv2d_backward_act(float *dinp, float *dweight, float *dbias,
+                            const float *dout, const float *out, const float *inp,
+                            const float *weight, const ck_conv2d_dims *d, ck_nn_act act,
+                            float *ws, int nthreads);
 void ck_conv2d_forward_ref(float *out, const float *inp, const float *weight,
                            const float *bias, const ck_conv2d_dims *d);
 void ck_conv2d_backward_ref(float *dinp, float *dweight, float *dbias,

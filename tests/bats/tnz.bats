@@ -48,7 +48,7 @@ shape() {
 	[ -f "$man" ] || skip "no man page"
 	syn=$(MANWIDTH=300 groff -man -Tutf8 -P -cbou "$man" 2>/dev/null |
 		awk '/^SYNOPSIS/ { on = 1; next } on && /^$/ { exit } on { sub(/^ +/, ""); print }')
-	usage=$(for c in info cat head split shuffle meta import export; do tnz $c --help; done |
+	usage=$(for c in info cat head split shuffle meta import export png; do tnz $c --help; done |
 		sed -n 's/^usage: //p; s/^       tnz/tnz/p')
 	[ "$syn" = "$usage" ]
 	run groff -ww -man -Tutf8 "$man"
@@ -650,4 +650,105 @@ assert z["y"].dtype == np.int32 and (z["y"] == lab).all()
 	run tnz import nope.npy -o w.tnz
 	[ "$status" -eq 1 ]
 	[[ "$output" == "tnz: nope.npy: "*"No such file"* ]]
+}
+
+# ---- png --------------------------------------------------------------------
+
+# Prints "MODE W H" and then every pixel value of a PNG, one line (Pillow).
+pngpixels() {
+	/usr/bin/python3 -c '
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1])
+print(im.mode, im.size[0], im.size[1])
+print(" ".join(str(v) for p in im.getdata() for v in (p if isinstance(p, tuple) else (p,))))' "$1"
+}
+
+have_pil() {
+	/usr/bin/python3 -c 'import PIL' 2>/dev/null
+}
+
+# The width and height of a PNG from its IHDR (no Python needed).
+pngsize() {
+	od -An -tu1 -j16 -N8 "$1" | awk '{ print $3 * 256 + $4, $7 * 256 + $8 }'
+}
+
+@test "png: one image and a sheet of a u8 tensor, pixel for pixel" {
+	# Two 1-channel 2x3 images: 0..5 and 10..15.
+	mktnz im.tnz 'tensors = [("x", "u8", (2, 1, 2, 3), [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15])]'
+	tnz png --index 1 -o one.png im.tnz
+	[ "$(pngsize one.png)" = "3 2" ]
+	tnz png --gap 2 -o sheet.png im.tnz
+	[ "$(pngsize sheet.png)" = "8 2" ]
+	if command -v pngcheck >/dev/null; then
+		pngcheck -q one.png
+		pngcheck -q sheet.png
+	fi
+	have_pil || skip "no Pillow for /usr/bin/python3"
+	[ "$(pngpixels one.png | tr '\n' ' ')" = "L 3 2 10 11 12 13 14 15 " ]
+	[ "$(pngpixels sheet.png | tr '\n' ' ')" = "L 8 2 0 1 2 128 128 10 11 12 3 4 5 128 128 13 14 15 " ]
+}
+
+@test "png: RGB planes interleave, f32 maps its range" {
+	# One 3-channel 1x2 image: R plane 1 2, G plane 3 4, B plane 5 6.
+	mktnz rgb.tnz 'tensors = [("img", "u8", (1, 3, 1, 2), [1, 2, 3, 4, 5, 6])]'
+	tnz png -o rgb.png rgb.tnz
+	mktnz f.tnz 'tensors = [("x", "f32", (1, 1, 1, 4), [0.0, 0.5, 1.0, 2.0]), ("y", "i32", (1,), [0])]'
+	tnz png -o f.png f.tnz
+	tnz png --range -1:1 -o r.png f.tnz
+	have_pil || skip "no Pillow for /usr/bin/python3"
+	[ "$(pngpixels rgb.png | tr '\n' ' ')" = "RGB 2 1 1 3 5 2 4 6 " ]
+	# Not all in 0..1: min..max = 0..2.
+	[ "$(pngpixels f.png | tr '\n' ' ')" = "L 4 1 0 64 128 255 " ]
+	[ "$(pngpixels r.png | tr '\n' ' ')" = "L 4 1 128 191 255 255 " ]
+}
+
+@test "png: the size of a sheet" {
+	mktnz many.tnz 'tensors = [("x", "u8", (70, 1, 3, 5), [i % 256 for i in range(70 * 15)])]'
+	# 64 images by default: 8 x 8 cells of 5x3 with 1-pixel gaps.
+	tnz png -o a.png many.tnz
+	[ "$(pngsize a.png)" = "47 31" ]
+	tnz png -n 10 --cols 4 --gap 0 -o b.png many.tnz
+	[ "$(pngsize b.png)" = "20 9" ]
+	tnz png -n 1000 --cols 10 -o c.png many.tnz
+	[ "$(pngsize c.png)" = "59 27" ]
+	tnz png -o - many.tnz >d.png
+	cmp a.png d.png
+}
+
+@test "png: bad tensors and bad options" {
+	mktnz bad.tnz 'tensors = [("r3", "u8", (2, 2, 2), [0] * 8), ("c2", "u8", (1, 2, 2, 2), [0] * 8),
+           ("i", "i32", (1, 1, 1, 1), [0]), ("x", "u8", (2, 1, 2, 2), [0] * 8)]'
+	run tnz png -t r3 -o o.png bad.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'tensor "r3" has shape (2, 2, 2), not (N, C, H, W) with C 1 or 3'* ]]
+	run tnz png -t c2 -o o.png bad.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'tensor "c2" has shape (1, 2, 2, 2)'* ]]
+	run tnz png -t i -o o.png bad.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'tensor "i" is i32, not u8 or f32'* ]]
+	run tnz png -t nope -o o.png bad.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'bad.tnz: no tensor "nope"'* ]]
+	run tnz png --index 2 -o o.png bad.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'--index 2: tensor "x" has 2 images'* ]]
+	[ ! -e o.png ]
+	run tnz png -n 0 -o o.png bad.tnz
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == "tnz: -n: at least 1 image" ]]
+	[[ "${lines[1]}" == "usage: tnz png "* ]]
+	run tnz png bad.tnz
+	[ "$status" -eq 2 ]
+	run tnz png --range 1:0 -o o.png bad.tnz
+	[ "$status" -eq 2 ]
+	run tnz png --range x -o o.png bad.tnz
+	[ "$status" -eq 2 ]
+	run tnz png --index 0 -n 3 -o o.png bad.tnz
+	[ "$status" -eq 2 ]
+	run tnz png -o o.png missing.tnz
+	[ "$status" -eq 1 ]
+	[[ "$output" == "tnz: missing.tnz: "*"No such file"* ]]
+	[ ! -e o.png ]
 }

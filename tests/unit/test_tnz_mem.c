@@ -14,8 +14,9 @@ static void test_crc32(void)
 	CHECK(ck_crc32(c, "56789", 5) == 0xCBF43926u, "continues from a previous value");
 	CHECK(ck_crc32(0x12345678u, NULL, 0) == 0x12345678u, "nothing to add");
 
-	/* The folding path (256 bytes and more) against zlib's tables: every
-	 * alignment, lengths around the 16- and 64-byte steps, continuations. */
+	/* The folding paths (256 bytes and more; 1024 and more with VPCLMULQDQ)
+	 * against zlib's tables: every alignment, lengths around the 16-, 64-
+	 * and 128-byte steps and the switch between paths, continuations. */
 	size_t n = 1 << 20;
 	unsigned char *buf = malloc(n);
 	uint64_t s = 88172645463325252ull;
@@ -27,6 +28,9 @@ static void test_crc32(void)
 	for (size_t off = 0; off < 16; off++)
 		for (size_t len = 250; len < 700; len++)
 			bad += ck_crc32(0, buf + off, len) != (uint32_t)crc32_z(0, buf + off, len);
+	for (size_t off = 0; off < 32; off += 5)
+		for (size_t len = 1000; len < 1300; len++)
+			bad += ck_crc32(7, buf + off, len) != (uint32_t)crc32_z(7, buf + off, len);
 	for (size_t len = 1000; len < n; len = len * 3 + 7)
 		bad += ck_crc32(0xdeadbeefu, buf + 3, len) != (uint32_t)crc32_z(0xdeadbeefu, buf + 3, len);
 	CHECK(bad == 0, "%d lengths differ from zlib", bad);

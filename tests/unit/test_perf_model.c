@@ -1,0 +1,144 @@
+/* test_perf_model.c: the data-parallel forward and backward of model.c
+ * (each thread runs every layer on its own rows of the batch) against the
+ * layer-by-layer pass of one thread: outputs, parameter gradients and input
+ * gradients within float rounding, bit-identical from run to run for a
+ * given thread count, with batches that do not divide evenly, smaller than
+ * the thread count, and of one example (never split). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "cnnkit.h"
+#include "cnnkit/learn.h"
+#include "cnnkit/model.h"
+
+/* Every kind that runs split: conv with a fused ReLU and without, maxpool
+ * 2x2 and 3x3/2, avgpool, dropout, an activation layer, flatten, dense. */
+#define SPEC "conv 6 3 pad=same relu; maxpool 2; dropout 0.3; conv 5 2; " \
+             "tanh; avgpool 2; conv 4 3 pad=same relu; maxpool 3 stride=2; " \
+             "flatten; dense 7 relu; dense 3"
+static const int64_t SPEC_SHAPE[3] = {2, 29, 23};
+
+/* Fused activations that go through the shared scratch buffer, on layers of
+ * different widths: the threads' scratch rows must never overlap (they did
+ * once, when a thread's rows were offset by its own layer's width). */
+#define SPEC_ACTS "dense 16 tanh; dense 6 sigmoid; dense 9 leakyrelu; dense 5 softmax; dense 3"
+static const int64_t SPEC_ACTS_SHAPE[1] = {12};
+
+typedef struct pass_result {
+	float *out, *grads, *dx;
+	size_t nout, ngrads, ndx;
+} pass_result;
+
+static float *uniform(size_t n, uint64_t seed)
+{
+	ck_rng rng;
+	ck_rng_seed(&rng, seed);
+	float *v = malloc((n ? n : 1) * sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = 2.0f * ck_rng_uniform(&rng) - 1.0f;
+	return v;
+}
+
+/* One training forward and backward of n examples with nthreads threads. */
+static pass_result run_spec(const char *spec, const int64_t *shape, int rank, int n,
+                            int nthreads)
+{
+	pass_result r = {0};
+	ck_err err;
+	ck_model *m = ck_model_create(spec, shape, rank, 0, &err);
+	CHECK(m != NULL, "%s", err.msg);
+	if (!m)
+		return r;
+	ck_model_init(m, 3);
+	ck_model_set_input_grad(m, 1);
+	CHECK(ck_model_plan(m, 9, nthreads, &err) == 0, "%s", err.msg);
+	size_t nin = (size_t)n * ck_model_input_size(m);
+	size_t K = (size_t)ck_model_output_size(m);
+	float *x = uniform(nin, 11), *dout = uniform((size_t)n * K, 12);
+	const float *out = ck_model_forward(m, x, NULL, n, 1, 99);
+	r.nout = (size_t)n * K;
+	r.out = malloc(r.nout * sizeof(float));
+	memcpy(r.out, out, r.nout * sizeof(float));
+	ck_model_zero_grad(m);
+	ck_model_backward(m, dout, n);
+	float *g = ck_model_grads(m);
+	ck_model_params(m, &r.ngrads);
+	r.grads = malloc(r.ngrads * sizeof(float));
+	memcpy(r.grads, g, r.ngrads * sizeof(float));
+	r.ndx = nin;
+	r.dx = malloc(nin * sizeof(float));
+	memcpy(r.dx, ck_model_input_grad(m), nin * sizeof(float));
+	free(x), free(dout);
+	ck_model_free(m);
+	return r;
+}
+
+static pass_result run(int n, int nthreads)
+{
+	return run_spec(SPEC, SPEC_SHAPE, 3, n, nthreads);
+}
+
+static void result_free(pass_result *r)
+{
+	free(r->out), free(r->grads), free(r->dx);
+}
+
+static void expect_near(const float *a, const float *b, size_t n, double tol, const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		double s = fmax(1.0, fmax(fabs(a[i]), fabs(b[i])));
+		if (!(fabs(a[i] - b[i]) <= tol * s)) {
+			CHECK(0, "%s: element %zu: %.9g != %.9g", what, i, a[i], b[i]);
+			return;
+		}
+	}
+}
+
+static void test_split_matches_one_thread(void)
+{
+	int batches[] = {1, 2, 5, 9};
+	for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+		int n = batches[b];
+		pass_result one = run(n, 1);
+		for (int threads = 2; threads <= 4; threads++) {
+			pass_result r = run(n, threads), again = run(n, threads);
+			char what[96];
+			snprintf(what, sizeof what, "n %d threads %d output", n, threads);
+			expect_near(r.out, one.out, one.nout, 1e-5, what);
+			CHECK(memcmp(r.out, again.out, r.nout * sizeof(float)) == 0, "%s: bits", what);
+			snprintf(what, sizeof what, "n %d threads %d gradients", n, threads);
+			expect_near(r.grads, one.grads, one.ngrads, 1e-5, what);
+			CHECK(memcmp(r.grads, again.grads, r.ngrads * sizeof(float)) == 0, "%s: bits",
+			      what);
+			snprintf(what, sizeof what, "n %d threads %d input gradient", n, threads);
+			expect_near(r.dx, one.dx, one.ndx, 1e-5, what);
+			CHECK(memcmp(r.dx, again.dx, r.ndx * sizeof(float)) == 0, "%s: bits", what);
+			result_free(&r), result_free(&again);
+		}
+		result_free(&one);
+	}
+}
+
+/* Many repetitions, since a race shows only sometimes. */
+static void test_split_fused_activations(void)
+{
+	pass_result one = run_spec(SPEC_ACTS, SPEC_ACTS_SHAPE, 1, 9, 1);
+	for (int rep = 0; rep < 200; rep++) {
+		pass_result r = run_spec(SPEC_ACTS, SPEC_ACTS_SHAPE, 1, 9, 2);
+		expect_near(r.out, one.out, one.nout, 1e-5, "fused activations: output");
+		expect_near(r.grads, one.grads, one.ngrads, 1e-5, "fused activations: gradients");
+		expect_near(r.dx, one.dx, one.ndx, 1e-5, "fused activations: input gradient");
+		result_free(&r);
+	}
+	result_free(&one);
+}
+
+int main(void)
+{
+	RUN(test_split_matches_one_thread);
+	RUN(test_split_fused_activations);
+	return check_summary();
+}
