@@ -131,3 +131,44 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- fuzzing ------------------------------------------------------------------
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="tnz arch"] [FUZZ_JOBS=2]
+# One libFuzzer program per parser (tests/fuzz/fuzz_<target>.c), built with
+# clang, ASan and UBSan into $(BUILD)/fuzz/ with the library compiled by the same
+# flags (OpenMP on, as shipped; the targets ask for one thread), then each run for
+# FUZZ_SECONDS by tests/fuzz/run.sh, FUZZ_JOBS at a time. Crashes land in
+# tests/fuzz/crashes/<target>/; fixed ones belong in tests/fuzz/regress/<target>/,
+# which test_fuzz_regress replays under `make test`.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
+FUZZ_BUILD   := $(BUILD)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# -Wno-pass-failed: instrumented code defeats `omp simd` vectorisation, which is fine here.
+FUZZ_CFLAGS  := $(CFLAGS_BASE) -O1 -g -fopenmp -Wno-pass-failed -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_BIN     := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_LIB_A   := $(FUZZ_BUILD)/libcnnkit.a
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
+	  sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(HEADERS) tests/fuzz/targets.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIB_A): $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_A)
+	$(FUZZ_CC) -fopenmp -fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_LIB_A) $(LIBS) -o $@
+
+# The regression test includes the fuzz targets' bodies.
+$(BUILD)/obj/tests/unit/test_fuzz_regress.o: tests/fuzz/targets.h
