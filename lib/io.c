@@ -175,6 +175,14 @@ int ck_io_out_open(ck_io_out *o, const char *path, int binary, ck_err *err)
 		o->f = stdout;
 		return 0;
 	}
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		o->f = fopen(path, "wb");
+		if (!o->f)
+			return ck_err_set(err, "cannot open: %s", strerror(errno));
+		o->device = 1;
+		return 0;
+	}
 	size_t cap = strlen(path) + 40;
 	o->path = strdup(path);
 	o->tmp = malloc(cap);
@@ -217,6 +225,15 @@ int ck_io_write(ck_io_out *o, const void *p, size_t n, ck_err *err)
 
 int ck_io_out_close(ck_io_out *o, ck_err *err)
 {
+	if (o->device) { /* written in place: flushed, checked and closed */
+		int rc = 0;
+		if (fflush(o->f) != 0 || ferror(o->f))
+			rc = ck_err_set(err, "write error: %s", strerror(errno));
+		if (fclose(o->f) != 0 && rc == 0)
+			rc = ck_err_set(err, "write error: %s", strerror(errno));
+		memset(o, 0, sizeof *o);
+		return rc;
+	}
 	if (!o->tmp) { /* standard output: flushed and checked, left open */
 		if (fflush(o->f) != 0 || ferror(o->f))
 			return ck_err_set(err, "write error: %s", strerror(errno));
@@ -239,6 +256,8 @@ int ck_io_out_close(ck_io_out *o, ck_err *err)
 
 void ck_io_out_abort(ck_io_out *o)
 {
+	if (o->device)
+		fclose(o->f);
 	if (o->tmp) {
 		fclose(o->f);
 		unlink(o->tmp);

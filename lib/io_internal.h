@@ -71,11 +71,14 @@ int ck_io_slurp(const char *path, unsigned char **buf, size_t *len, ck_err *err)
 /* An output file written under a temporary name and renamed on close. */
 typedef struct ck_io_out {
 	FILE *f;
-	char *tmp;  /* NULL for standard output */
+	char *tmp;  /* NULL for standard output and for a device */
 	char *path;
+	int device; /* path is an existing non-regular file, written in place */
 } ck_io_out;
 
-/* path "-" is standard output; binary output to a terminal is refused. */
+/* path "-" is standard output; binary output to a terminal is refused. An
+ * existing path that is not a regular file (/dev/null, a FIFO) is written
+ * directly: renaming a temporary file over it would replace the device. */
 int ck_io_out_open(ck_io_out *o, const char *path, int binary, ck_err *err);
 /* Flushes, checks for write errors, syncs and renames. Frees o's names. */
 int ck_io_out_close(ck_io_out *o, ck_err *err);
