@@ -2,7 +2,7 @@
 # Faults: what every program on main answers when the world misbehaves. A full
 # disk, a reader that goes away, a directory it may not write, a hostile file
 # that inflates or claims terabytes, and numbers out of range on every numeric
-# option. Each case states what the program must answer; tests/fuzz/LIMITS.md
+# option. Each case states what the program must answer; the README's "Limits and guarantees"
 # sums them up in a table.
 #
 # Where a program is known to get a case wrong, the test checks the right
