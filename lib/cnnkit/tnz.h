@@ -56,7 +56,8 @@ typedef struct ck_tensor {
 	ck_dtype dtype;
 	int rank;                      /* 0 .. CK_TNZ_MAX_RANK */
 	int64_t dims[CK_TNZ_MAX_RANK]; /* row-major; dims[0] = rows (rank >= 1) */
-	void *data;                    /* nbytes bytes, malloc'ed, owned */
+	void *data;                    /* nbytes bytes, malloc'ed, owned; may be NULL
+	                                * when nbytes is 0 (ck_tnz_load of an empty tensor) */
 	size_t nbytes;
 } ck_tensor;
 
