@@ -298,6 +298,12 @@ static void parse_options(int argc, char **argv, options *o)
 	}
 	if (!o->output)
 		o->format = CK_PLOT_TERM;
+	if (o->format == CK_PLOT_TERM && o->plot.width &&
+	    (o->plot.width < CK_PLOT_TERM_MIN_COLS || o->plot.width > CK_PLOT_TERM_MAX_CELLS ||
+	     o->plot.height < CK_PLOT_TERM_MIN_ROWS || o->plot.height > CK_PLOT_TERM_MAX_CELLS))
+		usage_error("--size %dx%d: a terminal plot takes %dx%d to %dx%d characters",
+		            o->plot.width, o->plot.height, CK_PLOT_TERM_MIN_COLS, CK_PLOT_TERM_MIN_ROWS,
+		            CK_PLOT_TERM_MAX_CELLS, CK_PLOT_TERM_MAX_CELLS);
 	int nlogs = argc - optind > 0 ? argc - optind : 1;
 	if (o->nlabels > nlogs)
 		usage_error("%d --label for %d log%s", o->nlabels, nlogs, nlogs > 1 ? "s" : "");

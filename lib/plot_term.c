@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIN_COLS 20
-#define MIN_ROWS 5
-#define MAX_CELLS 1000
+#define MIN_COLS CK_PLOT_TERM_MIN_COLS
+#define MIN_ROWS CK_PLOT_TERM_MIN_ROWS
+#define MAX_CELLS CK_PLOT_TERM_MAX_CELLS
 
 typedef struct term_cell {
 	uint32_t cp;    /* a character, or 0 for braille of `dots` (blank when none) */

@@ -132,4 +132,10 @@ int ck_plot_add(ck_plot *p, const char *label, const char *yname, const double *
  * Fails on a plot without any point to draw. */
 int ck_plot_render(ck_plot *p, ck_plot_format fmt, char **out, size_t *len, ck_err *err);
 
+/* A terminal plot's size in character cells: columns and rows each within
+ * these bounds (ck_plot_render fails outside them). */
+#define CK_PLOT_TERM_MIN_COLS 20
+#define CK_PLOT_TERM_MIN_ROWS 5
+#define CK_PLOT_TERM_MAX_CELLS 1000
+
 #endif
