@@ -1763,11 +1763,13 @@ static void main_help(FILE *f)
 	      f);
 }
 
-/* Closes standard output and reports a failed write (full disk, closed pipe). */
+/* Closes standard output and reports a failed write (full disk, closed pipe),
+ * unless the command already failed and said why: one message per failure. */
 static int close_stdout(int status)
 {
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
-		warn("write error on standard output:");
+		if (status == 0)
+			warn("write error on standard output:");
 		return 1;
 	}
 	return status;
