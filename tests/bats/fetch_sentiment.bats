@@ -15,11 +15,11 @@ setup() {
 @test "--help prints the usage on stdout and exits 0" {
 	run sh "$fetch" --help
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == "usage: fetch_sentiment.sh [--tarball FILE] DIR" ]]
+	[[ "${lines[0]}" == "usage: fetch_sentiment.sh [--tarball FILE] [--split] DIR" ]]
 }
 
 @test "usage errors exit 2 with the usage on stderr" {
-	for args in "" "--bogus" "--convert" "--convert a b" "a b" "--tarball"; do
+	for args in "" "--bogus" "--convert" "--convert a b" "a b" "--tarball" "--split-only" "--split"; do
 		# shellcheck disable=SC2086
 		run sh "$fetch" $args
 		[ "$status" -eq 2 ]
@@ -63,4 +63,30 @@ setup() {
 	run sh "$fetch" --tarball no-such.tgz out
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no-such.tgz: cannot read"* ]]
+}
+
+@test "--split-only: tnz shuffle --seed 1 of the line numbers, the first 80% for training" {
+	mkdir d
+	for i in $(seq 1 10); do printf '%d\tamazon sentence %d\n' $((i % 2)) "$i"; done > d/amazon.tsv
+	for i in $(seq 1 10); do printf '%d\timdb sentence %d\n' $((i % 2)) "$i"; done > d/imdb.tsv
+	run sh "$fetch" --split-only d
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"d/train.tsv (16 sentences) and d/test.tsv (4)"* ]]
+	[ "$(wc -l < d/train.tsv)" -eq 16 ]
+	[ "$(wc -l < d/test.tsv)" -eq 4 ]
+	# A permutation of the 20 lines, not their order ...
+	cat d/train.tsv d/test.tsv | sort > got
+	cat d/amazon.tsv d/imdb.tsv | sort > want
+	cmp got want
+	! cat d/amazon.tsv d/imdb.tsv | head -n 16 | cmp -s - d/train.tsv
+	# ... the one the documented commands give, every time.
+	cat d/amazon.tsv d/imdb.tsv > all.tsv
+	seq 20 > n.csv
+	tnz import -q --header no -o n.tnz n.csv
+	tnz shuffle -q --seed 1 -o s.tnz n.tnz
+	tnz export -q -o order.csv s.tnz
+	awk -F'\t' 'NR == FNR {l[FNR] = $0; next} {print l[$1]}' all.tsv order.csv > shuffled.tsv
+	head -n 16 shuffled.tsv | cmp - d/train.tsv
+	tail -n 4 shuffled.tsv | cmp - d/test.tsv
+	[ -z "$(ls -A d | grep -v '^\(amazon\|imdb\|train\|test\)\.tsv$')" ]
 }

@@ -24,8 +24,10 @@ Two commands, each on TNZ datasets written by `tokenize --label-field 1`
            with the best validation accuracy, and prints its TEST accuracy:
              RESULT torch accuracy=A epoch=E val_acc=V
 
+--full (speed) takes every row as T real tokens, as textcnn_bench --full does.
+
 Usage: torch_kim.py speed [--threads N] [--batch B] [--repeat R] [--epochs E]
-                          [--dim D] [--filters F] [--seed S] TRAIN.tnz
+                          [--dim D] [--filters F] [--seed S] [--full] TRAIN.tnz
        torch_kim.py accuracy [--threads N] [--batch B] [--epochs E] [--lr X]
                           [--val-split F] [--seed S] TRAIN.tnz TEST.tnz
 """
@@ -108,10 +110,13 @@ def accuracy(net, x, lengths, y, batch):
 
 def cmd_speed(args):
     x, lengths, y, vocab = load(args.train)
+    if args.full:
+        lengths = torch.full_like(lengths, x.shape[1])
     n = x.shape[0]
     print(f"# torch {torch.__version__}: {n} sentences of up to {x.shape[1]} tokens, "
           f"vocabulary {vocab}; threads {args.threads}, batch {args.batch}, "
-          f"{args.epochs} epoch(s) a repeat, repeats {args.repeat}", flush=True)
+          f"{args.epochs} epoch(s) a repeat, repeats {args.repeat}"
+          f"{'; --full: lengths ignored' if args.full else ''}", flush=True)
     train, evals = [], []
     for r in range(args.repeat):
         net = make_net(vocab, args)
@@ -175,6 +180,7 @@ def main():
         s.add_argument("train")
         if name == "speed":
             s.add_argument("--repeat", type=int, default=3)
+            s.add_argument("--full", action="store_true")
         else:
             s.add_argument("--val-split", type=float, default=0.1)
             s.add_argument("test")
