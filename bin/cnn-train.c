@@ -333,6 +333,33 @@ static void on_start(const char *what, void *ctx)
 		fprintf(stderr, "%s: %s\n", prog, what);
 }
 
+/* n with a comma between groups of three digits: "3,661". */
+static char *grouped(char *buf, size_t cap, long long n)
+{
+	char digits[32];
+	int len = snprintf(digits, sizeof digits, "%lld", n < 0 ? -n : n);
+	size_t at = 0;
+	if (n < 0 && at + 1 < cap)
+		buf[at++] = '-';
+	for (int i = 0; i < len && at + 2 < cap; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			buf[at++] = ',';
+		buf[at++] = digits[i];
+	}
+	buf[at] = '\0';
+	return buf;
+}
+
+static void on_embedding_init(const ck_embed_init_report *r, void *ctx)
+{
+	view *v = ctx;
+	char found[32], words[32];
+	if (!v->quiet)
+		fprintf(stderr, "%s: embedding: %s of %s words found in %s\n", prog,
+		        grouped(found, sizeof found, r->found), grouped(words, sizeof words, r->words),
+		        r->path);
+}
+
 static volatile sig_atomic_t interrupt_flag;
 
 static void on_sigint(int sig)
@@ -456,7 +483,8 @@ int main(int argc, char **argv)
 	const char *nc = getenv("NO_COLOR");
 	view v = {.quiet = quiet, .bar = !quiet && (progress || isatty(2)),
 	          .color = !(nc && *nc) && isatty(2)};
-	ck_train_callbacks cb = {.step = on_step, .epoch = on_epoch, .start = on_start, .ctx = &v};
+	ck_train_callbacks cb = {.step = on_step, .epoch = on_epoch, .start = on_start, .ctx = &v,
+	                         .embedding_init = on_embedding_init};
 	cfg.stop_after_steps = stop_after;
 	cfg.interrupt = &interrupt_flag;
 	struct sigaction sa = {0};
