@@ -641,6 +641,7 @@ static void predict_text(const char *in_path, ck_model *m, const ck_tnz *mfile,
 			fwrite(lb.text[i], 1, lb.len[i], o.f);
 			fputc('\n', o.f);
 		}
+		fflush(o.f); /* a reader in a pipe sees each batch as it is done */
 		lines += lb.n;
 		ck_eval_free(&e);
 		ck_dataset_free(&d);

@@ -66,7 +66,8 @@ static void help(void)
 		"  --checkpoint FILE    checkpoint written after each epoch and on interrupt\n"
 		"                       (default MODEL.ckpt)\n"
 		"  --resume CKPT        continue a run from its checkpoint; needs no other option\n"
-		"  --init MODEL         start from the weights of MODEL (same architecture)\n"
+		"  --init MODEL         start from the weights of MODEL (same architecture; an\n"
+		"                       embedding init= file is then not read)\n"
 		"  --patience N         stop after N epochs without improvement (default 0: off)\n"
 		"  --keep-best M        val_loss, val_acc or last: which model MODEL holds\n"
 		"                       (default val_loss with validation data, else last)\n"
@@ -82,7 +83,10 @@ static void help(void)
 		"Example:\n"
 		"  cnn-train --arch 'conv 32 3 pad=same relu; maxpool 2; conv 64 3 pad=same relu;\n"
 		"    maxpool 2; dense 128 relu; dense 10' --lr 0.05 --epochs 5 --val test.tnz\n"
-		"    --log log.tsv -o model.tnz train.tnz\n",
+		"    --log log.tsv -o model.tnz train.tnz\n"
+		"  cnn-train --arch 'embedding 64 init=vectors.tnz; conv1d 100 3,4,5 relu;\n"
+		"    globalmaxpool; dropout 0.5; dense 1 sigmoid' --optim adam --lr 0.001\n"
+		"    -o model.tnz train.tnz        (token data from tokenize, vectors from embed)\n",
 		stdout);
 }
 
