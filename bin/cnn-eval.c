@@ -462,7 +462,8 @@ static void report_json(FILE *f, const ck_eval *e, const names *nm)
 /* ---- predictions ---------------------------------------------------------------------- */
 
 /* One example's prediction: class<TAB>probability of that class, or the
- * values<TAB>separated for regression. row: its K outputs. */
+ * values<TAB>separated for regression. row: its K outputs; pred: its
+ * class (unused for regression). */
 static void put_prediction(FILE *f, const ck_eval *e, const names *nm, const float *row,
                            int32_t pred)
 {
@@ -481,7 +482,8 @@ static void predictions_tsv(FILE *f, const ck_eval *e, const names *nm, const fl
 {
 	for (int64_t i = 0; i < e->n; i++) {
 		fprintf(f, "%" PRId64 "\t", i);
-		put_prediction(f, e, nm, prob + (size_t)i * (size_t)e->K, pred ? pred[i] : 0);
+		put_prediction(f, e, nm, prob + (size_t)i * (size_t)e->K,
+		               e->task == CK_TASK_REGRESSION ? 0 : pred[i]);
 		fputc('\n', f);
 	}
 }
@@ -636,7 +638,8 @@ static void predict_text(const char *in_path, ck_model *m, const ck_tnz *mfile,
 			named = 1;
 		}
 		for (int i = 0; i < lb.n; i++) {
-			put_prediction(o.f, &e, &nm, prob + (size_t)i * K, pred[i]);
+			put_prediction(o.f, &e, &nm, prob + (size_t)i * K,
+			               e.task == CK_TASK_REGRESSION ? 0 : pred[i]);
 			fputc('\t', o.f);
 			fwrite(lb.text[i], 1, lb.len[i], o.f);
 			fputc('\n', o.f);

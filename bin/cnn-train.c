@@ -337,20 +337,18 @@ static void on_start(const char *what, void *ctx)
 		fprintf(stderr, "%s: %s\n", prog, what);
 }
 
-/* n with a comma between groups of three digits: "3,661". */
-static char *grouped(char *buf, size_t cap, long long n)
+/* n >= 0 with a comma between groups of three digits: "3,661". */
+static char *grouped(char buf[32], int64_t n)
 {
-	char digits[32];
-	int len = snprintf(digits, sizeof digits, "%lld", n < 0 ? -n : n);
-	size_t at = 0;
-	if (n < 0 && at + 1 < cap)
-		buf[at++] = '-';
-	for (int i = 0; i < len && at + 2 < cap; i++) {
+	char digits[24];
+	int len = snprintf(digits, sizeof digits, "%lld", (long long)n);
+	char *o = buf; /* at most 19 digits and 6 commas */
+	for (int i = 0; i < len; i++) {
 		if (i > 0 && (len - i) % 3 == 0)
-			buf[at++] = ',';
-		buf[at++] = digits[i];
+			*o++ = ',';
+		*o++ = digits[i];
 	}
-	buf[at] = '\0';
+	*o = '\0';
 	return buf;
 }
 
@@ -360,8 +358,7 @@ static void on_embedding_init(const ck_embed_init_report *r, void *ctx)
 	char found[32], words[32];
 	if (!v->quiet)
 		fprintf(stderr, "%s: embedding: %s of %s words found in %s\n", prog,
-		        grouped(found, sizeof found, r->found), grouped(words, sizeof words, r->words),
-		        r->path);
+		        grouped(found, r->found), grouped(words, r->words), r->path);
 }
 
 static volatile sig_atomic_t interrupt_flag;
