@@ -169,8 +169,10 @@ awk 'BEGIN {
 }
 {
 	ratio = NF >= 6 && $5 > 0 ? sprintf("%.2fx", $3 / $5) : "-"
-	printf "%-8s %-7s %11.0f (%8.0f) %11s (%8s) %7s\n", $1 == "full" ? "ignored" : "used", $2, $3, $4,
-	       NF >= 6 ? sprintf("%.0f", $5) : "-", NF >= 6 ? sprintf("%.0f", $6) : "-", ratio
+	mode = $1 == "full" ? "ignored" : "used"
+	pb = NF >= 6 ? sprintf("%.0f", $5) : "-"
+	pm = NF >= 6 ? sprintf("%.0f", $6) : "-"
+	printf "%-8s %-7s %11.0f (%8.0f) %11s (%8s) %7s\n", mode, $2, $3, $4, pb, pm, ratio
 }' "$table"
 echo "# sentences/s: best (median) of the runs; ratio of the bests. \"ignored\": every row"
 echo "# computed at its full length, the padding too (what PyTorch always does)."
