@@ -496,50 +496,13 @@ static void write_all(FILE *f, const char *data, size_t len, const char *what)
 		die("%s: %s", what, strerror(errno));
 }
 
-/* Writes through a temporary file beside path, synced and renamed into
- * place; an existing path that is not a regular file (/dev/null, a FIFO) is
- * written directly, since a rename would replace the device. */
+/* Writes data to path atomically (ck_outfile_save): a file appears whole or
+ * not at all; a device or "-" is written in place. */
 static void write_file(const char *path, const char *data, size_t len)
 {
-	if (strcmp(path, "-") == 0) {
-		write_all(stdout, data, len, "standard output");
-		if (fflush(stdout) != 0)
-			die("standard output: %s", strerror(errno));
-		return;
-	}
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-		FILE *dev = fopen(path, "wb");
-		if (!dev)
-			die("%s: %s", path, strerror(errno));
-		write_all(dev, data, len, path);
-		if (fclose(dev) != 0)
-			die("%s: write error: %s", path, strerror(errno));
-		return;
-	}
-	size_t n = strlen(path) + 16;
-	char *tmp = malloc(n);
-	if (!tmp)
-		die("out of memory");
-	snprintf(tmp, n, "%s.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		die("%s: %s", path, strerror(errno));
-	FILE *f = fdopen(fd, "wb");
-	int ok = f && fwrite(data, 1, len, f) == len;
-	ok = ok && fflush(f) == 0 && fsync(fd) == 0;
-	ok = f && fclose(f) == 0 && ok;
-	if (!f)
-		close(fd);
-	/* mkstemp makes the file 0600; give it the usual permissions. */
-	mode_t mask = umask(0);
-	umask(mask);
-	if (!ok || chmod(tmp, 0666 & ~mask) != 0 || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		die("%s: %s", path, strerror(e));
-	}
-	free(tmp);
+	ck_err err;
+	if (ck_outfile_save(path, 0, data, len, &err) < 0)
+		die("%s: %s", strcmp(path, "-") == 0 ? "standard output" : path, err.msg);
 }
 
 /* ---- the terminal ------------------------------------------------------------------ */
