@@ -6,7 +6,6 @@
  *     cnn-eval -m model.tnz --predict --tsv new.tnz | sort -k3 -g
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -16,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cnnkit.h"
@@ -100,73 +98,27 @@ static long parse_long(const char *opt, const char *text, long min, long max)
 
 /* ---- text output, atomically replaced ------------------------------------------ */
 
+/* The report or the TSV predictions: written through a ck_outfile's stream. */
 typedef struct text_out {
+	ck_outfile *out;
 	FILE *f;
-	char *path, *tmp; /* tmp NULL: writing standard output or a device */
+	const char *name; /* the path, or "standard output" */
 } text_out;
 
 static void text_open(text_out *o, const char *path)
 {
-	memset(o, 0, sizeof *o);
-	if (!path || strcmp(path, "-") == 0) {
-		o->f = stdout;
-		return;
-	}
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* A device or a FIFO cannot be replaced by a rename. */
-		o->f = fopen(path, "w");
-		if (!o->f)
-			die("%s: %s", path, strerror(errno));
-		return;
-	}
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	size_t len = strlen(path) + 16;
-	o->path = strdup(path);
-	o->tmp = malloc(len);
-	if (!o->path || !o->tmp)
-		die("out of memory");
-	snprintf(o->tmp, len, "%.*s.%s.tmpXXXXXX", (int)(base - path), path, base);
-	int fd = mkstemp(o->tmp);
-	if (fd < 0)
-		die("%s: cannot create a temporary file: %s", path, strerror(errno));
-	mode_t mask = umask(022);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) || !(o->f = fdopen(fd, "w"))) {
-		unlink(o->tmp);
-		die("%s: %s", path, strerror(errno));
-	}
+	ck_err err;
+	o->name = !path || strcmp(path, "-") == 0 ? "standard output" : path;
+	o->out = ck_outfile_open(path ? path : "-", 0, &err);
+	if (!o->out || !(o->f = ck_outfile_stream(o->out, &err)))
+		die("%s: %s", o->name, err.msg);
 }
 
-/* Flushes and closes; for a file, renames the temporary into place. */
+/* Flushes and checks; for a file, renames the temporary into place. */
 static void text_close(text_out *o)
 {
-	const char *name = o->path ? o->path : o->f == stdout ? "standard output" : "output";
-	int bad = ferror(o->f) | fflush(o->f);
-	int e = errno;
-	if (o->f == stdout) {
-		if (bad)
-			die("write error on %s: %s", name, strerror(e));
-		return; /* closed (and checked) at exit */
-	}
-	bad |= fclose(o->f);
-	e = bad && !e ? errno : e;
-	if (o->tmp) {
-		if (bad) {
-			unlink(o->tmp);
-			die("write error on %s: %s", name, strerror(e));
-		}
-		if (rename(o->tmp, o->path)) {
-			e = errno;
-			unlink(o->tmp);
-			die("%s: %s", o->path, strerror(e));
-		}
-	} else if (bad) {
-		die("write error on %s: %s", name, strerror(e));
-	}
-	free(o->path);
-	free(o->tmp);
+	if (ck_outfile_commit(o->out, NULL) < 0)
+		die("write error on %s: %s", o->name, strerror(errno));
 }
 
 /* ---- class names ------------------------------------------------------------------ */

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -476,8 +475,9 @@ typedef struct run {
 	doc *docs;
 	size_t docs_cap;
 	/* outputs */
-	FILE *text_out;
-	char *text_path, *text_tmp;
+	FILE *text_out;          /* text_file's stream */
+	ck_outfile *text_file;
+	const char *text_name;   /* the path, or "standard output" */
 	ck_tnz_writer *w;
 	int32_t *row;       /* one row of x */
 	/* what is kept until the end */
@@ -663,60 +663,21 @@ static void process_file(run *r, const char *path, size_t keep)
 
 static void text_open(run *r)
 {
-	const char *path = r->o.output;
-	struct stat st;
-	if (!path || strcmp(path, "-") == 0) {
-		r->text_out = stdout;
-	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* A device or a FIFO cannot be replaced by a rename. */
-		if (!(r->text_out = fopen(path, "w")))
-			die("%s: %s", path, strerror(errno));
-		r->text_path = strdup(path);
-	} else {
-		const char *slash = strrchr(path, '/');
-		const char *base = slash ? slash + 1 : path;
-		size_t len = strlen(path) + 16;
-		r->text_path = strdup(path);
-		r->text_tmp = xrealloc(NULL, len);
-		snprintf(r->text_tmp, len, "%.*s.%s.tmpXXXXXX", (int)(base - path), path, base);
-		int fd = mkstemp(r->text_tmp);
-		if (fd < 0)
-			die("%s: cannot create a temporary file: %s", path, strerror(errno));
-		mode_t mask = umask(022);
-		umask(mask);
-		if (fchmod(fd, 0666 & ~mask) || !(r->text_out = fdopen(fd, "w"))) {
-			unlink(r->text_tmp);
-			die("%s: %s", path, strerror(errno));
-		}
-	}
+	const char *path = r->o.output ? r->o.output : "-";
+	ck_err err;
+	r->text_name = strcmp(path, "-") == 0 ? "standard output" : path;
+	r->text_file = ck_outfile_open(path, 0, &err);
+	if (!r->text_file || !(r->text_out = ck_outfile_stream(r->text_file, &err)))
+		die("%s: %s", r->text_name, err.msg);
 	static char buf[1 << 20];
 	setvbuf(r->text_out, buf, _IOFBF, sizeof buf);
 }
 
+/* Flushes and checks; for a file, renames the temporary into place. */
 static void text_close(run *r)
 {
-	const char *name = r->text_path ? r->text_path : "standard output";
-	int bad = ferror(r->text_out) | fflush(r->text_out);
-	int e = errno;
-	if (r->text_out == stdout) {
-		if (bad)
-			die("write error on %s: %s", name, strerror(e));
-		return; /* closed and checked in main */
-	}
-	bad |= fclose(r->text_out);
-	e = bad && !e ? errno : e;
-	if (bad) {
-		if (r->text_tmp)
-			unlink(r->text_tmp);
-		die("write error on %s: %s", name, strerror(e));
-	}
-	if (r->text_tmp && rename(r->text_tmp, r->text_path)) {
-		e = errno;
-		unlink(r->text_tmp);
-		die("%s: %s", r->text_path, strerror(e));
-	}
-	free(r->text_path);
-	free(r->text_tmp);
+	if (ck_outfile_commit(r->text_file, NULL) < 0)
+		die("write error on %s: %s", r->text_name, strerror(errno));
 }
 
 static void meta_out(run *r, const char *key, const char *value, size_t len)
