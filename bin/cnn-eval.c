@@ -11,12 +11,12 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 #define PROG "cnn-eval"
@@ -59,41 +59,6 @@ static void usage(FILE *f)
 	      "Example:\n"
 	      "  cnn-eval -m model.tnz --top-k 3 test.tnz\n",
 	      f);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
-}
-
-static long parse_long(const char *opt, const char *text, long min, long max)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(text, &end, 10);
-	if (end == text || *end || errno == ERANGE || v < min || v > max)
-		usage_error("%s \"%s\": expected an integer from %ld to %ld", opt, text, min, max);
-	return v;
 }
 
 /* ---- text output, atomically replaced ------------------------------------------ */
@@ -475,6 +440,7 @@ int main(int argc, char **argv)
 {
 	/* A closed pipe downstream ends the program quietly, as it does cat. */
 	signal(SIGPIPE, SIG_DFL);
+	cli_init(PROG, usage);
 
 	const char *model_path = NULL, *out_path = NULL, *data_path = "-";
 	int json = 0, predict = 0, tsv = 0, topk = 0, batch = 256, threads = 0;
@@ -502,9 +468,9 @@ int main(int argc, char **argv)
 		case OPT_JSON: json = 1; break;
 		case OPT_PREDICT: predict = 1; break;
 		case OPT_TSV: tsv = 1; break;
-		case OPT_TOPK: topk = (int)parse_long("--top-k", optarg, 1, INT_MAX); break;
-		case OPT_BATCH: batch = (int)parse_long("--batch", optarg, 1, 1 << 20); break;
-		case OPT_THREADS: threads = (int)parse_long("--threads", optarg, 0, 1024); break;
+		case OPT_TOPK: topk = (int)cli_int("--top-k", optarg, 1, INT_MAX); break;
+		case OPT_BATCH: batch = (int)cli_int("--batch", optarg, 1, 1 << 20); break;
+		case OPT_THREADS: threads = (int)cli_int("--threads", optarg, 0, 1024); break;
 		case OPT_HELP: usage(stdout); goto done;
 		case OPT_VERSION: printf("cnn-eval (cnnkit) %s\n", ck_version()); goto done;
 		case ':': usage_error("option %s needs a value", argv[optind - 1]);
@@ -593,7 +559,5 @@ int main(int argc, char **argv)
 	ck_model_free(model);
 	ck_tnz_free(&mfile);
 done:
-	if (fflush(stdout) || ferror(stdout) || fclose(stdout))
-		die("write error on standard output: %s", strerror(errno));
-	return 0;
+	return cli_close_stdout(0);
 }

@@ -3,10 +3,10 @@
  * while it grows. Options, files and the terminal only; reading and drawing
  * are in lib/plot*.c. */
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cnnkit.h"
-
-static const char *prog = "lossplot";
 
 static const char usage_text[] =
 	"usage: lossplot [-x COL] [-y COL,...] [--label NAME]... [--smooth A] [--logy]\n"
@@ -74,42 +73,6 @@ static void help(void)
 		stdout);
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void warn(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: warning: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
-}
-
 /* ---- options ------------------------------------------------------------------ */
 
 typedef struct options {
@@ -130,10 +93,8 @@ typedef struct options {
 
 static double parse_number(const char *opt, const char *s)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end || errno || !isfinite(v))
+	double v;
+	if (ck_parse_f64(s, -DBL_MAX, DBL_MAX, &v) < 0)
 		usage_error("%s: \"%s\" is not a number", opt, s);
 	return v;
 }
@@ -158,10 +119,8 @@ static void parse_range(const char *opt, const char *s, double *lo, double *hi)
 
 static int parse_int(const char *opt, const char *s, long lo, long hi)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end || errno || v < lo || v > hi || *s < '0' || *s > '9')
+	int64_t v;
+	if (ck_parse_i64(s, lo, hi, &v) < 0)
 		usage_error("%s: \"%s\" is not an integer from %ld to %ld", opt, s, lo, hi);
 	return (int)v;
 }
@@ -279,10 +238,10 @@ static void parse_options(int argc, char **argv, options *o)
 			break;
 		case OPT_HELP:
 			help();
-			exit(fclose(stdout) == 0 ? 0 : 1);
+			exit(cli_close_stdout(0));
 		case OPT_VERSION:
 			printf("lossplot (cnnkit) %s\n", ck_version());
-			exit(fclose(stdout) == 0 ? 0 : 1);
+			exit(cli_close_stdout(0));
 		default:
 			usage(stderr);
 			exit(2);
@@ -510,13 +469,8 @@ static void write_file(const char *path, const char *data, size_t len)
 /* A positive integer from the environment, else 0. */
 static int env_int(const char *name)
 {
-	const char *s = getenv(name);
-	if (!s || *s < '0' || *s > '9')
-		return 0;
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	return *end || errno || v < 1 || v > 100000 ? 0 : (int)v;
+	int64_t v;
+	return ck_parse_i64(getenv(name), 1, 100000, &v) == 0 ? (int)v : 0;
 }
 
 static void terminal_size(int *w, int *h)
@@ -722,6 +676,7 @@ static void follow(const options *o, log_file *logs, int nlogs)
 
 int main(int argc, char **argv)
 {
+	cli_init("lossplot", usage);
 	options o;
 	parse_options(argc, argv, &o);
 	int nlogs = argc - optind > 0 ? argc - optind : 1;
@@ -760,6 +715,8 @@ int main(int argc, char **argv)
 			write_file(o.output, out, len);
 		else
 			write_all(stdout, out, len, "standard output");
+		if (fflush(stdout) != 0)
+			die("standard output: %s", strerror(errno));
 		free(out);
 	}
 	for (int i = 0; i < nlogs; i++) {
@@ -774,7 +731,5 @@ int main(int argc, char **argv)
 		free(o.lists[i]);
 	free(o.lists);
 	free(o.y);
-	if (fclose(stdout) != 0)
-		die("standard output: %s", strerror(errno));
-	return 0;
+	return cli_close_stdout(0);
 }

@@ -21,7 +21,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include <omp.h>
 #endif
 
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 #define PROG "tokenize"
@@ -102,41 +102,6 @@ static void usage(FILE *f)
 	      "           -o train.tnz train.tsv\n"
 	      "  tokenize --label-field 1 --vocab-from train.tnz -o test.tnz test.tsv\n",
 	      f);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
-}
-
-static long parse_long(const char *opt, const char *text, long min, long max)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(text, &end, 10);
-	if (end == text || *end || errno == ERANGE || v < min || v > max)
-		usage_error("%s \"%s\": expected an integer from %ld to %ld", opt, text, min, max);
-	return v;
 }
 
 static void *xrealloc(void *p, size_t n)
@@ -877,16 +842,15 @@ static int64_t maxlen_from(const ck_meta *meta, int64_t x_width)
 	const char *shape = ck_meta_get(meta, "input_shape", NULL);
 	if (!kind || !shape || strcmp(kind, "tokens") != 0)
 		return 0;
-	char *end;
-	errno = 0;
-	long long v = strtoll(shape, &end, 10);
-	return *end || errno || v < 1 || v > MAX_MAXLEN ? 0 : (int64_t)v;
+	int64_t v;
+	return ck_parse_i64(shape, 1, MAX_MAXLEN, &v) == 0 ? v : 0;
 }
 
 int main(int argc, char **argv)
 {
 	/* A closed pipe downstream ends the program quietly, as it does cat. */
 	signal(SIGPIPE, SIG_DFL);
+	cli_init(PROG, usage);
 	run r;
 	memset(&r, 0, sizeof r);
 	options *o = &r.o;
@@ -922,16 +886,16 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, ":o:q", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_LABEL: o->label_field = parse_long("--label-field", optarg, 1, INT_MAX); break;
-		case OPT_TEXTF: o->text_field = parse_long("--text-field", optarg, 1, INT_MAX); break;
-		case OPT_MAXLEN: o->maxlen = parse_long("--maxlen", optarg, 1, MAX_MAXLEN); break;
+		case OPT_LABEL: o->label_field = cli_int("--label-field", optarg, 1, INT_MAX); break;
+		case OPT_TEXTF: o->text_field = cli_int("--text-field", optarg, 1, INT_MAX); break;
+		case OPT_MAXLEN: o->maxlen = cli_int("--maxlen", optarg, 1, MAX_MAXLEN); break;
 		case OPT_VFROM: o->vocab_from = optarg; break;
 		case OPT_MINC:
-			o->min_count = parse_long("--min-count", optarg, 1, LONG_MAX);
+			o->min_count = cli_int("--min-count", optarg, 1, LONG_MAX);
 			min_count_set = 1;
 			break;
 		case OPT_MAXV:
-			o->max_vocab = parse_long("--max-vocab", optarg, 2, INT32_MAX);
+			o->max_vocab = cli_int("--max-vocab", optarg, 2, INT32_MAX);
 			max_vocab_set = 1;
 			break;
 		case OPT_VOUT: o->vocab_out = optarg; break;
@@ -941,7 +905,7 @@ int main(int argc, char **argv)
 		case OPT_STRIP: o->tok.strip_accents = 1; break;
 		case OPT_TEXT: o->text = 1; break;
 		case OPT_CFROM: o->classes_from = optarg; break;
-		case OPT_THREADS: o->threads = (int)parse_long("--threads", optarg, 0, 1024); break;
+		case OPT_THREADS: o->threads = (int)cli_int("--threads", optarg, 0, 1024); break;
 		case 'o': o->output = optarg; break;
 		case 'q': o->quiet = 1; break;
 		case OPT_HELP: usage(stdout); goto done;
@@ -1063,7 +1027,5 @@ int main(int argc, char **argv)
 	run_free(&r);
 done:
 	free(cmdline);
-	if (fclose(stdout) != 0)
-		die("write error on standard output: %s", strerror(errno));
-	return 0;
+	return cli_close_stdout(0);
 }
