@@ -9,8 +9,12 @@
  * network of tools/demo.sh on 1x28x28 images, and a step's 4 doubles of
  * loss and counts), ck_dist_sum_f32 on that many floats, as the training loop
  * calls it: warm-up, then repeats, each timed on rank 0 from just after a
- * one-float sum (which lines the ranks up) to its end. Prints the median and
- * the best, and the bus bandwidth of a ring, 2 (P-1)/P bytes / time. */
+ * one-float sum (which lines the ranks up) to its end. Prints the median, the
+ * 10th percentile and the best (on a loaded machine a rank waits for a core
+ * now and then: the low percentiles are the cost of the transfer), and the
+ * bus bandwidth of a ring at the median, 2 (P-1)/P bytes / time.
+ * Rank 0 also times the local part of a reduction, a[i] += b[i] over the
+ * first size (the gamma of the cost model, per byte). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,10 +59,33 @@ static void measure(size_t n, int repeat)
 	int P = ck_dist_size();
 	double bytes = (double)n * sizeof(float), med = t[repeat / 2];
 	if (ck_dist_rank() == 0)
-		printf("RESULT allreduce ranks=%d floats=%zu bytes=%.0f median_ms=%.4f best_ms=%.4f "
-		       "busbw_GBps=%.3f\n", P, n, bytes, 1e3 * med, 1e3 * t[0],
-		       P > 1 ? 2.0 * (P - 1) / P * bytes / med / 1e9 : 0.0);
+		printf("RESULT allreduce ranks=%d floats=%zu bytes=%.0f median_ms=%.4f p10_ms=%.4f "
+		       "best_ms=%.4f busbw_GBps=%.3f\n", P, n, bytes, 1e3 * med, 1e3 * t[repeat / 10],
+		       1e3 * t[0], P > 1 ? 2.0 * (P - 1) / P * bytes / med / 1e9 : 0.0);
 	free(buf);
+	free(t);
+}
+
+/* a[i] += b[i] over n floats: the reduction's arithmetic, memory-bound. */
+static void measure_add(size_t n, int repeat)
+{
+	float *a = calloc(n, sizeof *a), *b = calloc(n, sizeof *b);
+	double *t = calloc((size_t)repeat, sizeof *t);
+	if (!a || !b || !t) {
+		fprintf(stderr, "allreduce: out of memory\n");
+		ck_dist_abort(1);
+	}
+	for (int i = 0; i < repeat; i++) {
+		double t0 = now();
+		for (size_t j = 0; j < n; j++)
+			a[j] += b[j];
+		t[i] = now() - t0;
+	}
+	qsort(t, (size_t)repeat, sizeof *t, cmp_double);
+	printf("RESULT add floats=%zu median_ms=%.4f best_ms=%.4f ns_per_byte=%.4f\n", n,
+	       1e3 * t[repeat / 2], 1e3 * t[0], 1e9 * t[repeat / 2] / ((double)n * sizeof(float)));
+	free(a);
+	free(b);
 	free(t);
 }
 
@@ -97,6 +124,8 @@ int main(int argc, char **argv)
 		printf("allreduce: %s, %d ranks\n", ck_dist_backend(), ck_dist_size());
 	for (int i = 0; i < nsizes; i++)
 		measure(sizes[i], repeat);
+	if (ck_dist_rank() == 0)
+		measure_add(sizes[0], repeat);
 	ck_dist_finalize();
 	return 0;
 }
