@@ -109,6 +109,6 @@ awk -v a10="${ALPHA10:-25}" -v bw10="${BW10:-1.1}" -v a100="${ALPHA100:-2}" \
 		row("64, 100 Gbit/s", a100 * 1e-6, bw100 * 1e9, 0)
 		print ""
 		printf "ideal, P x one node (global batch 64P):"
-		for (P = 2; P <= 16; P *= 2) printf "%s P = %d: %.0f", P > 2 ? "," : "", P, P * 64 / node_step(64)
+		for (P = 2; P <= 16; P *= 2) printf "%s P = %d: %.0f", (P > 2 ? "," : ""), P, P * 64 / node_step(64)
 		print ""
 	}' "$tmp/rates" "$tmp/shm.txt"
