@@ -89,14 +89,18 @@ static void usage(FILE *f)
 	      "                     with --vocab-from: unknown tokens as <unk>)\n"
 	      "  -o, --output FILE  write to FILE (default: standard output)\n"
 	      "  --threads N        threads (integer, default 0 = every core)\n"
-	      "  -q, --quiet        no warnings (invalid UTF-8, cut documents) or summary\n"
+	      "  -q, --quiet        no warnings (invalid UTF-8, cut or empty documents) or\n"
+	      "                     summary\n"
 	      "  --help             print this help and exit\n"
 	      "  --version          print the version and exit\n"
 	      "\n"
 	      "Words are runs of letters, marks and digits, with inner apostrophes and\n"
 	      "hyphens (don't, guarda-chuva) and inner . and , between digits (3,5 1.000);\n"
-	      "see tokenize(1). An empty line is a document of length 0. Invalid UTF-8 is\n"
-	      "replaced with U+FFFD and counted.\n"
+	      "see tokenize(1). A document without tokens (an empty line, an empty text) is a\n"
+	      "row of length 0, counted in a warning; with --label-field, a line without its\n"
+	      "label (or without a tab) is an error naming the line. Invalid UTF-8 is\n"
+	      "replaced with U+FFFD and counted. --vocab-from a dataset or model also takes\n"
+	      "its tokenizer settings.\n"
 	      "\n"
 	      "Example:\n"
 	      "  tokenize --label-field 1 --min-count 2 --maxlen 200 --vocab-out vocab.txt \\\n"
@@ -486,7 +490,7 @@ typedef struct run {
 	int32_t *lengths, *y; /* per document */
 	int64_t *ntok;        /* buffered mode: full token count per document */
 	size_t ndocs, docs_alloc, y_alloc, ntok_alloc;
-	int64_t tokens, truncated, longest;
+	int64_t tokens, truncated, longest, empty;
 	size_t invalid_total;
 } run;
 
@@ -507,6 +511,7 @@ static void note_doc(run *r, int64_t ntok)
 	if (ntok > r->longest)
 		r->longest = ntok;
 	r->tokens += ntok;
+	r->empty += ntok == 0;
 	if (r->streaming) {
 		r->lengths[r->ndocs] = (int32_t)(ntok < r->L ? ntok : r->L);
 		r->truncated += ntok > r->L;
@@ -630,6 +635,11 @@ static void process_file(run *r, const char *path, size_t keep)
 				if (!field(p, len, o->label_field, &d->label, &d->label_len))
 					die("%s: no label: fewer than %ld tab-separated fields", where,
 					    o->label_field);
+				/* Field 1 of a line without a tab is the whole line: a
+				 * sentence whose label is missing, not a label. */
+				if (!o->text_field && d->label_len == len)
+					die("%s: %s: expected a label and a text, tab-separated", where,
+					    len ? "no tab" : "empty line");
 				d->y = label_id(&r->lb, d->label, d->label_len, where);
 			}
 			if (o->text_field) {
@@ -803,15 +813,6 @@ static void tensor_out(run *r, const char *name, const int32_t *data, size_t n)
 	}
 }
 
-static char *tokenizer_meta(const options *o)
-{
-	char buf[128];
-	snprintf(buf, sizeof buf, "mode=%s punct=%d lower=%d strip_accents=%d unicode=%s",
-	         o->tok.mode == CK_TOK_CHAR ? "char" : "word", o->tok.punct, o->tok.lower,
-	         o->tok.strip_accents, ck_unicode_version());
-	return strdup(buf);
-}
-
 static char *join_args(int argc, char **argv)
 {
 	size_t len = 1;
@@ -839,9 +840,9 @@ static void tnz_open(run *r, const char *cmdline)
 		die("%s", err.msg);
 	meta_out(r, "vocab", v, len);
 	free(v);
-	char *t = tokenizer_meta(&r->o);
+	char t[CK_TOK_META_MAX];
+	ck_tok_opts_format(&r->o.tok, t, sizeof t);
 	meta_out(r, "tokenizer", t, (size_t)-1);
-	free(t);
 	meta_out(r, "created_by", cmdline, (size_t)-1);
 	if (r->o.label_field && r->lb.fixed) {
 		char *c = classes_text(r->lb.names, &len);
@@ -906,6 +907,12 @@ static void run_free(run *r)
 	free(r->ntok);
 }
 
+static int same_tokenizer(const ck_tok_opts *a, const ck_tok_opts *b)
+{
+	return a->mode == b->mode && !a->punct == !b->punct && !a->lower == !b->lower &&
+	       !a->strip_accents == !b->strip_accents;
+}
+
 /* The default row length from the --vocab-from file: its x width, or a
  * token model's input shape. */
 static int64_t maxlen_from(const ck_meta *meta, int64_t x_width)
@@ -932,6 +939,7 @@ int main(int argc, char **argv)
 	o->tok = CK_TOK_OPTS_DEFAULT;
 	o->min_count = 1;
 	int min_count_set = 0, max_vocab_set = 0;
+	const char *tok_option = NULL; /* the last tokenizer option given */
 	enum { OPT_LABEL = 256, OPT_TEXTF, OPT_MAXLEN, OPT_VFROM, OPT_MINC, OPT_MAXV, OPT_VOUT,
 	       OPT_PUNCT, OPT_CHAR, OPT_NOLOWER, OPT_STRIP, OPT_TEXT, OPT_CFROM, OPT_THREADS,
 	       OPT_HELP, OPT_VERSION };
@@ -974,10 +982,10 @@ int main(int argc, char **argv)
 			max_vocab_set = 1;
 			break;
 		case OPT_VOUT: o->vocab_out = optarg; break;
-		case OPT_PUNCT: o->tok.punct = 1; break;
-		case OPT_CHAR: o->tok.mode = CK_TOK_CHAR; break;
-		case OPT_NOLOWER: o->tok.lower = 0; break;
-		case OPT_STRIP: o->tok.strip_accents = 1; break;
+		case OPT_PUNCT: o->tok.punct = 1; tok_option = "--punct"; break;
+		case OPT_CHAR: o->tok.mode = CK_TOK_CHAR; tok_option = "--char"; break;
+		case OPT_NOLOWER: o->tok.lower = 0; tok_option = "--no-lower"; break;
+		case OPT_STRIP: o->tok.strip_accents = 1; tok_option = "--strip-accents"; break;
 		case OPT_TEXT: o->text = 1; break;
 		case OPT_CFROM: o->classes_from = optarg; break;
 		case OPT_THREADS: o->threads = (int)parse_long("--threads", optarg, 0, 1024); break;
@@ -1015,6 +1023,18 @@ int main(int argc, char **argv)
 		if (!(r.vocab = ck_vocab_load(o->vocab_from, &r.from_meta, &x_width, &err)))
 			die("%s", err.msg);
 		r.fixed_vocab = 1;
+		/* The ids of a dataset or model came from its tokenizer settings:
+		 * new text is tokenised the same way. */
+		const char *stored = ck_meta_get(&r.from_meta, "tokenizer", NULL);
+		ck_tok_opts from;
+		if (stored) {
+			if (ck_tok_opts_parse(&from, stored, &err) < 0)
+				die("%s: metadata \"tokenizer\": %s", o->vocab_from, err.msg);
+			if (tok_option && !same_tokenizer(&from, &o->tok))
+				die("%s does not match the tokenizer of %s (%s), whose ids --vocab-from "
+				    "gives: leave it out", tok_option, o->vocab_from, stored);
+			o->tok = from;
+		}
 	} else if (!(r.vocab = ck_vocab_new(&err))) {
 		die("%s", err.msg);
 	}
@@ -1095,6 +1115,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": warning: %" PRId64 " of %zu documents cut to %" PRId64
 		        " tokens (the longest has %" PRId64 "; see --maxlen)\n", r.truncated, r.ndocs,
 		        r.L, r.longest);
+	if (r.empty && !o->text && !o->quiet)
+		fprintf(stderr, PROG ": warning: %" PRId64 " of %zu documents have no tokens: rows of "
+		        "length 0, all padding\n", r.empty, r.ndocs);
 	if (!o->quiet && isatty(STDERR_FILENO))
 		fprintf(stderr, PROG ": %zu documents, %" PRId64 " tokens, vocabulary of %zu\n",
 		        r.ndocs, r.tokens, ck_vocab_size(r.vocab));
