@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 static const char *prog = "cnn-train";
@@ -93,31 +93,6 @@ static void help(void)
 		"    globalmaxpool; dropout 0.5; dense 1 sigmoid' --optim adam --lr 0.001\n"
 		"    -o model.tnz train.tnz        (token data from tokenize, vectors from embed)\n",
 		stdout);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
 }
 
 /* ---- options ----------------------------------------------------------------- */
@@ -212,10 +187,8 @@ static char *read_file(const char *path)
 
 static int64_t parse_count(const char *opt, const char *s, int64_t lo, int64_t hi)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (end == s || *end || *s < '0' || *s > '9' || errno || v < lo || v > hi)
+	int64_t v;
+	if (ck_parse_i64(s, lo, hi, &v) < 0)
 		usage_error("%s: \"%s\" is not an integer from %lld to %lld", opt, s, (long long)lo,
 		            (long long)hi);
 	return v;
@@ -390,6 +363,7 @@ static void die_run(const char *msg)
 
 int main(int argc, char **argv)
 {
+	cli_init(prog, usage);
 	if (ck_dist_init(&argc, &argv) < 0)
 		die("cannot join the MPI job");
 	given g = {0};
@@ -428,14 +402,14 @@ int main(int argc, char **argv)
 		case OPT_HELP:
 			help();
 			ck_dist_finalize();
-			return fclose(stdout) == 0 ? 0 : 1;
+			return cli_close_stdout(0);
 		case OPT_VERSION:
 			printf("cnn-train (cnnkit) %s", ck_version());
 			if (strcmp(ck_dist_backend(), "none") != 0)
 				printf(", %s", ck_dist_backend());
 			putchar('\n');
 			ck_dist_finalize();
-			return fclose(stdout) == 0 ? 0 : 1;
+			return cli_close_stdout(0);
 		default:
 			usage(stderr);
 			return 2;
@@ -501,9 +475,7 @@ int main(int argc, char **argv)
 		free(table);
 		ck_train_config_free(&cfg);
 		ck_dist_finalize();
-		if (fclose(stdout) != 0)
-			die("standard output: %s", strerror(errno));
-		return 0;
+		return cli_close_stdout(0);
 	}
 
 	if (ck_dist_rank() > 0) /* rank 0 speaks for the job */
@@ -563,7 +535,5 @@ int main(int argc, char **argv)
 	}
 	ck_train_config_free(&cfg);
 	ck_dist_finalize();
-	if (fclose(stdout) != 0)
-		die("standard output: %s", strerror(errno));
-	return status;
+	return cli_close_stdout(status);
 }

@@ -21,16 +21,15 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 #define PROG "tokenize"
@@ -107,41 +106,6 @@ static void usage(FILE *f)
 	      "           -o train.tnz train.tsv\n"
 	      "  tokenize --label-field 1 --vocab-from train.tnz -o test.tnz test.tsv\n",
 	      f);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
-}
-
-static long parse_long(const char *opt, const char *text, long min, long max)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(text, &end, 10);
-	if (end == text || *end || errno == ERANGE || v < min || v > max)
-		usage_error("%s \"%s\": expected an integer from %ld to %ld", opt, text, min, max);
-	return v;
 }
 
 static void *xrealloc(void *p, size_t n)
@@ -480,8 +444,9 @@ typedef struct run {
 	doc *docs;
 	size_t docs_cap;
 	/* outputs */
-	FILE *text_out;
-	char *text_path, *text_tmp;
+	FILE *text_out;          /* text_file's stream */
+	ck_outfile *text_file;
+	const char *text_name;   /* the path, or "standard output" */
 	ck_tnz_writer *w;
 	int32_t *row;       /* one row of x */
 	/* what is kept until the end */
@@ -673,60 +638,21 @@ static void process_file(run *r, const char *path, size_t keep)
 
 static void text_open(run *r)
 {
-	const char *path = r->o.output;
-	struct stat st;
-	if (!path || strcmp(path, "-") == 0) {
-		r->text_out = stdout;
-	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* A device or a FIFO cannot be replaced by a rename. */
-		if (!(r->text_out = fopen(path, "w")))
-			die("%s: %s", path, strerror(errno));
-		r->text_path = strdup(path);
-	} else {
-		const char *slash = strrchr(path, '/');
-		const char *base = slash ? slash + 1 : path;
-		size_t len = strlen(path) + 16;
-		r->text_path = strdup(path);
-		r->text_tmp = xrealloc(NULL, len);
-		snprintf(r->text_tmp, len, "%.*s.%s.tmpXXXXXX", (int)(base - path), path, base);
-		int fd = mkstemp(r->text_tmp);
-		if (fd < 0)
-			die("%s: cannot create a temporary file: %s", path, strerror(errno));
-		mode_t mask = umask(022);
-		umask(mask);
-		if (fchmod(fd, 0666 & ~mask) || !(r->text_out = fdopen(fd, "w"))) {
-			unlink(r->text_tmp);
-			die("%s: %s", path, strerror(errno));
-		}
-	}
+	const char *path = r->o.output ? r->o.output : "-";
+	ck_err err;
+	r->text_name = strcmp(path, "-") == 0 ? "standard output" : path;
+	r->text_file = ck_outfile_open(path, 0, &err);
+	if (!r->text_file || !(r->text_out = ck_outfile_stream(r->text_file, &err)))
+		die("%s: %s", r->text_name, err.msg);
 	static char buf[1 << 20];
 	setvbuf(r->text_out, buf, _IOFBF, sizeof buf);
 }
 
+/* Flushes and checks; for a file, renames the temporary into place. */
 static void text_close(run *r)
 {
-	const char *name = r->text_path ? r->text_path : "standard output";
-	int bad = ferror(r->text_out) | fflush(r->text_out);
-	int e = errno;
-	if (r->text_out == stdout) {
-		if (bad)
-			die("write error on %s: %s", name, strerror(e));
-		return; /* closed and checked in main */
-	}
-	bad |= fclose(r->text_out);
-	e = bad && !e ? errno : e;
-	if (bad) {
-		if (r->text_tmp)
-			unlink(r->text_tmp);
-		die("write error on %s: %s", name, strerror(e));
-	}
-	if (r->text_tmp && rename(r->text_tmp, r->text_path)) {
-		e = errno;
-		unlink(r->text_tmp);
-		die("%s: %s", r->text_path, strerror(e));
-	}
-	free(r->text_path);
-	free(r->text_tmp);
+	if (ck_outfile_commit(r->text_file, NULL) < 0)
+		die("write error on %s: %s", r->text_name, strerror(errno));
 }
 
 static void meta_out(run *r, const char *key, const char *value, size_t len)
@@ -923,16 +849,15 @@ static int64_t maxlen_from(const ck_meta *meta, int64_t x_width)
 	const char *shape = ck_meta_get(meta, "input_shape", NULL);
 	if (!kind || !shape || strcmp(kind, "tokens") != 0)
 		return 0;
-	char *end;
-	errno = 0;
-	long long v = strtoll(shape, &end, 10);
-	return *end || errno || v < 1 || v > MAX_MAXLEN ? 0 : (int64_t)v;
+	int64_t v;
+	return ck_parse_i64(shape, 1, MAX_MAXLEN, &v) == 0 ? v : 0;
 }
 
 int main(int argc, char **argv)
 {
 	/* A closed pipe downstream ends the program quietly, as it does cat. */
 	signal(SIGPIPE, SIG_DFL);
+	cli_init(PROG, usage);
 	run r;
 	memset(&r, 0, sizeof r);
 	options *o = &r.o;
@@ -969,16 +894,16 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, ":o:q", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_LABEL: o->label_field = parse_long("--label-field", optarg, 1, INT_MAX); break;
-		case OPT_TEXTF: o->text_field = parse_long("--text-field", optarg, 1, INT_MAX); break;
-		case OPT_MAXLEN: o->maxlen = parse_long("--maxlen", optarg, 1, MAX_MAXLEN); break;
+		case OPT_LABEL: o->label_field = cli_int("--label-field", optarg, 1, INT_MAX); break;
+		case OPT_TEXTF: o->text_field = cli_int("--text-field", optarg, 1, INT_MAX); break;
+		case OPT_MAXLEN: o->maxlen = cli_int("--maxlen", optarg, 1, MAX_MAXLEN); break;
 		case OPT_VFROM: o->vocab_from = optarg; break;
 		case OPT_MINC:
-			o->min_count = parse_long("--min-count", optarg, 1, LONG_MAX);
+			o->min_count = cli_int("--min-count", optarg, 1, LONG_MAX);
 			min_count_set = 1;
 			break;
 		case OPT_MAXV:
-			o->max_vocab = parse_long("--max-vocab", optarg, 2, INT32_MAX);
+			o->max_vocab = cli_int("--max-vocab", optarg, 2, INT32_MAX);
 			max_vocab_set = 1;
 			break;
 		case OPT_VOUT: o->vocab_out = optarg; break;
@@ -988,7 +913,7 @@ int main(int argc, char **argv)
 		case OPT_STRIP: o->tok.strip_accents = 1; tok_option = "--strip-accents"; break;
 		case OPT_TEXT: o->text = 1; break;
 		case OPT_CFROM: o->classes_from = optarg; break;
-		case OPT_THREADS: o->threads = (int)parse_long("--threads", optarg, 0, 1024); break;
+		case OPT_THREADS: o->threads = (int)cli_int("--threads", optarg, 0, 1024); break;
 		case 'o': o->output = optarg; break;
 		case 'q': o->quiet = 1; break;
 		case OPT_HELP: usage(stdout); goto done;
@@ -1125,7 +1050,5 @@ int main(int argc, char **argv)
 	run_free(&r);
 done:
 	free(cmdline);
-	if (fclose(stdout) != 0)
-		die("write error on standard output: %s", strerror(errno));
-	return 0;
+	return cli_close_stdout(0);
 }
