@@ -26,7 +26,8 @@ static const char usage_text[] =
 	"                 [--log-every N] [--checkpoint FILE] [--init MODEL] [--patience N]\n"
 	"                 [--keep-best val_loss|val_acc|last] [--summary [--input-shape C,H,W]]\n"
 	"                 [--seed N] [--threads N] [--progress|-q] -o MODEL [TRAIN]\n"
-	"       cnn-train --resume CKPT [--epochs E] [options]\n";
+	"       cnn-train --resume CKPT [--epochs E] [options]\n"
+	"       mpirun -np P [mpirun options] cnn-train options   (built with make MPI=1)\n";
 
 static void usage(FILE *f)
 {

@@ -315,7 +315,7 @@ static int check_fit(run *r, ck_err *err)
 	if (ck_dataset_check_model(&r->train, r->m, err) < 0)
 		return ck_err_prefix(err, "%s", r->train_path);
 	if (c->val && ck_dataset_check_model(&r->valfile, r->m, err) < 0)
-		return ck_err_prefix(err, "--val %s", c->val);
+		return ck_err_prefix(err, "--val %s", r->val_path);
 	if (ck_train_choose_loss(c->loss, &r->train, r->m, &r->loss, err) < 0)
 		return -1;
 	r->K = (int)ck_model_output_size(r->m);
@@ -775,7 +775,8 @@ static int loop(run *r, ck_err *err)
 	double session_start = now(), seconds_before = st->seconds;
 
 	for (int e = st->epoch; e < c->epochs; e++) {
-		/* The epoch's order depends on (seed, epoch) only. */
+		/* The epoch's order depends on (seed, epoch) only (and on the rank
+		 * for files of their own). */
 		ck_rng rng;
 		uint64_t order = ck_hash_u64(c->seed ^ KEY_ORDER, (uint64_t)e);
 		ck_rng_seed(&rng, r->sharded ? per_rank(r, order) : order);
@@ -816,8 +817,10 @@ static int loop(run *r, ck_err *err)
 			ck_model_zero_grad(r->m);
 			if (nl > 0) {
 				/* the gradient of the global batch's mean loss: this rank's part */
-				if (nl < n)
-					ck_scale(r->dlogits, (size_t)nl * (size_t)r->K, (float)((double)nl / (double)n));
+				if (nl < n) {
+					float share = (float)((double)nl / (double)n);
+					ck_scale(r->dlogits, (size_t)nl * (size_t)r->K, share);
+				}
 				ck_model_backward(r->m, r->dlogits, (int)nl);
 			}
 			if (r->size > 1)
