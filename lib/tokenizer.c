@@ -260,10 +260,20 @@ static inline int emit_ascii_word(state *st, tokbuf *t, const unsigned char *w, 
 static int fast_ascii(cursor *c, int punct, state *st, tokbuf *t)
 {
 	const unsigned char *p = c->p, *end = c->end;
+	unsigned char pad[64]; /* the last bytes of the text, then spaces */
 	for (;;) {
-		while (end - p >= 64) {
+		while (p < end) {
+			/* Fewer than 64 bytes left (the end of every line): a copy
+			 * padded with spaces, which end a word and are no token. */
+			const unsigned char *win = p;
+			size_t left = (size_t)(end - p);
+			if (left < 64) {
+				memcpy(pad, p, left);
+				memset(pad + left, ' ', 64 - left);
+				win = pad;
+			}
 			uint64_t w, up, pu, jn, hi;
-			window_masks(p, &w, &up, &pu, &jn, &hi);
+			window_masks(win, &w, &up, &pu, &jn, &hi);
 			/* A joiner after a word byte and before one, a high byte or the window's
 			 * end) may join: hard, like a high byte. */
 			uint64_t hard = hi | (jn & w << 1 & ((w | hi) >> 1 | 1ull << 63));
@@ -283,19 +293,19 @@ static int fast_ascii(cursor *c, int punct, state *st, tokbuf *t)
 				unsigned i = (unsigned)__builtin_ctzll(todo);
 				todo &= todo - 1;
 				if (!(w >> i & 1)) {
-					if (out(st, (const char *)p + i, 1) < 0)
+					if (out(st, (const char *)win + i, 1) < 0)
 						return -1;
 					continue;
 				}
 				unsigned n = (unsigned)__builtin_ctzll(~(w >> i));
 				int lower_it = c->lower && (up >> i & ((1ull << n) - 1));
-				if (emit_ascii_word(st, t, p + i, n, lower_it) < 0)
+				if (emit_ascii_word(st, t, win + i, n, lower_it) < 0)
 					return -1;
 			}
-			p += lim;
+			p += lim < left ? lim : left;
 		}
-		/* One step byte by byte: the last bytes of the text, or a word
-		 * longer than a window. */
+		/* One step byte by byte: a word as long as a window, or one that
+		 * ends at a joiner or a non-ASCII character. */
 		if (p >= end)
 			break;
 		unsigned f = byte_flags[*p];
