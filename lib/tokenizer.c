@@ -242,8 +242,23 @@ static inline void window_masks(const unsigned char *p, uint64_t *w, uint64_t *u
 #endif
 }
 
-/* Words of the run [lo, lo + n) of a 64-byte window, n < 64: emitted from
- * the input, or lower-cased into t. */
+/* dst[0..64) = p[0..64) with ASCII upper-case letters lowered. */
+static inline void lower_window(unsigned char *dst, const unsigned char *p)
+{
+#if defined(__SSE2__)
+	for (int k = 0; k < 4; k++) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+		__m128i to = _mm_and_si128(in_range(x, 'A', 'Z'), _mm_set1_epi8(0x20));
+		_mm_storeu_si128((__m128i *)(dst + 16 * k), _mm_add_epi8(x, to));
+	}
+#else
+	for (int i = 0; i < 64; i++)
+		dst[i] = (unsigned char)((unsigned)p[i] - 'A' < 26u ? p[i] + 32 : p[i]);
+#endif
+}
+
+/* An ASCII word of n bytes found byte by byte (a word as long as a window,
+ * or one at a joiner): emitted from the input, or lower-cased into t. */
 static inline int emit_ascii_word(state *st, tokbuf *t, const unsigned char *w, size_t n,
                                   int lower_it)
 {
@@ -274,6 +289,14 @@ static int fast_ascii(cursor *c, int punct, state *st, tokbuf *t)
 			}
 			uint64_t w, up, pu, jn, hi;
 			window_masks(win, &w, &up, &pu, &jn, &hi);
+			/* Words come from the window, or from a lowered copy of it
+			 * made at once (lowering word by word cost more). */
+			unsigned char low[64];
+			const unsigned char *src = win;
+			if (c->lower && up) {
+				lower_window(low, win);
+				src = low;
+			}
 			/* A joiner after a word byte and before one, a high byte or the window's
 			 * end) may join: hard, like a high byte. */
 			uint64_t hard = hi | (jn & w << 1 & ((w | hi) >> 1 | 1ull << 63));
@@ -298,8 +321,7 @@ static int fast_ascii(cursor *c, int punct, state *st, tokbuf *t)
 					continue;
 				}
 				unsigned n = (unsigned)__builtin_ctzll(~(w >> i));
-				int lower_it = c->lower && (up >> i & ((1ull << n) - 1));
-				if (emit_ascii_word(st, t, win + i, n, lower_it) < 0)
+				if (out(st, (const char *)src + i, n) < 0)
 					return -1;
 			}
 			p += lim < left ? lim : left;
