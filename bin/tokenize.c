@@ -572,23 +572,6 @@ static void note_doc(run *r, int64_t ntok)
 	}
 }
 
-/* Writes --text output straight to the descriptor (stdio would copy every
- * byte into its buffer first; nothing else writes to text_out). */
-static void write_text(run *r, const char *s, size_t n)
-{
-	int fd = fileno(r->text_out);
-	while (n > 0) {
-		ssize_t k = write(fd, s, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			die("write error on %s: %s", r->o.output ? r->o.output : "standard output",
-			    strerror(errno));
-		s += k;
-		n -= (size_t)k;
-	}
-}
-
 /* Uses the results of a tokenised block, in input order: the vocabulary
  * merged, the text written or the ids kept. */
 static void use_part(run *r, part *p, size_t keep)
@@ -618,7 +601,9 @@ static void use_part(run *r, part *p, size_t keep)
 			die("%s", err.msg);
 	}
 	if (r->o.text) {
-		write_text(r, p->out, p->out_len);
+		if (fwrite(p->out, 1, p->out_len, r->text_out) != p->out_len)
+			die("write error on %s: %s", r->o.output ? r->o.output : "standard output",
+			    strerror(errno));
 		return;
 	}
 	size_t id_at = 0;
@@ -804,6 +789,8 @@ static void text_open(run *r)
 			die("%s: %s", path, strerror(errno));
 		}
 	}
+	static char buf[1 << 20];
+	setvbuf(r->text_out, buf, _IOFBF, sizeof buf);
 }
 
 static void text_close(run *r)
