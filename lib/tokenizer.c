@@ -13,7 +13,9 @@
 
 #include "cnnkit/text.h"
 
-#if defined(__SSE2__)
+#if defined(__AVX2__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -195,7 +197,7 @@ static inline int out_cp(state *st, uint32_t cp)
 	return out(st, b, ck_utf8_encode(cp, b));
 }
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(__AVX2__)
 /* Bytes of x in [lo, hi], as 0xFF lanes (unsigned compare via a bias). */
 static inline __m128i in_range(__m128i x, unsigned char lo, unsigned char hi)
 {
@@ -204,11 +206,46 @@ static inline __m128i in_range(__m128i x, unsigned char lo, unsigned char hi)
 }
 #endif
 
+#if defined(__AVX2__)
+/* in_range on 32 bytes. */
+static inline __m256i in_range32(__m256i x, unsigned char lo, unsigned char hi)
+{
+	__m256i y = _mm256_xor_si256(_mm256_sub_epi8(x, _mm256_set1_epi8((char)lo)),
+	                             _mm256_set1_epi8((char)0x80));
+	return _mm256_cmpgt_epi8(_mm256_set1_epi8((char)((hi - lo + 1) ^ 0x80)), y);
+}
+#endif
+
 /* The byte_flags of p[0..64) as bit masks: bit i is byte i. */
 static inline void window_masks(const unsigned char *p, uint64_t *w, uint64_t *up, uint64_t *pu,
                                 uint64_t *jn, uint64_t *hi)
 {
-#if defined(__SSE2__)
+#if defined(__AVX2__)
+	uint64_t mw = 0, mu = 0, mp = 0, mj = 0, mh = 0;
+	for (int k = 0; k < 2; k++) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(p + 32 * k));
+		__m256i upper = in_range32(x, 'A', 'Z');
+		__m256i word = _mm256_or_si256(_mm256_or_si256(upper, in_range32(x, 'a', 'z')),
+		                               in_range32(x, '0', '9'));
+		__m256i join = _mm256_or_si256(
+			_mm256_or_si256(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('\'')),
+			                _mm256_cmpeq_epi8(x, _mm256_set1_epi8('-'))),
+			_mm256_or_si256(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('.')),
+			                _mm256_cmpeq_epi8(x, _mm256_set1_epi8(','))));
+		__m256i space = _mm256_or_si256(in_range32(x, 0, 0x20),
+		                                _mm256_cmpeq_epi8(x, _mm256_set1_epi8(0x7F)));
+		uint64_t bw = (uint32_t)_mm256_movemask_epi8(word);
+		uint64_t bj = (uint32_t)_mm256_movemask_epi8(join);
+		uint64_t bh = (uint32_t)_mm256_movemask_epi8(x);
+		uint64_t bs = (uint32_t)_mm256_movemask_epi8(space);
+		mw |= bw << 32 * k;
+		mu |= (uint64_t)(uint32_t)_mm256_movemask_epi8(upper) << 32 * k;
+		mj |= bj << 32 * k;
+		mh |= bh << 32 * k;
+		mp |= (~(bw | bj | bh | bs) & 0xFFFFFFFFu) << 32 * k;
+	}
+	*w = mw, *up = mu, *pu = mp, *jn = mj, *hi = mh;
+#elif defined(__SSE2__)
 	uint64_t mw = 0, mu = 0, mp = 0, mj = 0, mh = 0;
 	for (int k = 0; k < 4; k++) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(p + 16 * k));
@@ -245,7 +282,13 @@ static inline void window_masks(const unsigned char *p, uint64_t *w, uint64_t *u
 /* dst[0..64) = p[0..64) with ASCII upper-case letters lowered. */
 static inline void lower_window(unsigned char *dst, const unsigned char *p)
 {
-#if defined(__SSE2__)
+#if defined(__AVX2__)
+	for (int k = 0; k < 2; k++) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(p + 32 * k));
+		__m256i to = _mm256_and_si256(in_range32(x, 'A', 'Z'), _mm256_set1_epi8(0x20));
+		_mm256_storeu_si256((__m256i *)(dst + 32 * k), _mm256_add_epi8(x, to));
+	}
+#elif defined(__SSE2__)
 	for (int k = 0; k < 4; k++) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(p + 16 * k));
 		__m128i to = _mm_and_si128(in_range(x, 'A', 'Z'), _mm_set1_epi8(0x20));
