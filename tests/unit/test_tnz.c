@@ -245,6 +245,83 @@ static void test_round_trip_options(void)
 	ck_tnz_free(&z);
 }
 
+/* Stored chunks from a regular file are read by the threads with pread, in
+ * parallel (the reader skips them): every dtype, sizes around the chunk
+ * size, a tensor appended to itself, 1 to 3 threads, a stream that starts
+ * inside a file; and cut or damaged payloads are errors, not wrong data. */
+static void test_parallel_stored(void)
+{
+	ck_err e = {{0}};
+	const size_t chunk = 200003; /* 3 payload pieces past ibuf, odd: splits rows */
+	size_t sizes[] = {0, 1, 7919, chunk - 1, chunk, chunk + 1, 5 * chunk + 7};
+	ck_dtype dtypes[] = {CK_DTYPE_U8, CK_DTYPE_I16, CK_DTYPE_F32, CK_DTYPE_F64};
+	for (size_t d = 0; d < sizeof dtypes / sizeof *dtypes; d++)
+		for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+			ck_tnz z = {0};
+			size_t es = ck_dtype_size(dtypes[d]);
+			int64_t n = (int64_t)(sizes[k] / es);
+			ck_tensor *a = ck_tnz_add(&z, "a", dtypes[d], 1, &n, NULL, &e);
+			ck_tensor *b = ck_tnz_add(&z, "b", CK_DTYPE_U8, 2, (int64_t[]){3, 100001}, NULL, &e);
+			fill_bytes(a->data, a->nbytes);
+			fill_bytes(b->data, b->nbytes);
+			for (int threads = 1; threads <= 3; threads++) {
+				char what[96];
+				snprintf(what, sizeof what, "stored %s x %zu bytes, threads %d",
+				         ck_dtype_name(dtypes[d]), sizes[k], threads);
+				round_trip(&z, &(ck_tnz_opts){0, 0, 1, chunk}, threads, what);
+			}
+			ck_tnz_free(&z);
+		}
+
+	/* Two files back to back: a appended to a; then a cut or a flipped
+	 * byte in every payload piece that a thread reads. */
+	ck_tnz z = {0};
+	ck_tensor *a = ck_tnz_add(&z, "a", CK_DTYPE_F32, 1, (int64_t[]){400000}, NULL, &e);
+	fill_bytes(a->data, a->nbytes);
+	const char *p = path_in("par.tnz");
+	ck_tnz_save(&z, p, &(ck_tnz_opts){0, 0, 1, chunk}, &e);
+	size_t n1;
+	unsigned char *one = read_all(p, &n1);
+	unsigned char *two = malloc(2 * n1 + 5);
+	memcpy(two, "junk!", 5); /* the stream starts after these */
+	memcpy(two + 5, one, n1);
+	memcpy(two + 5 + n1, one, n1);
+	write_all_file(p, two, 2 * n1 + 5);
+	int fd = open(p, O_RDONLY);
+	lseek(fd, 5, SEEK_SET);
+	ck_tnz_reader *r = ck_tnz_reader_fdopen(fd, 3, &e);
+	ck_tnz_header h;
+	unsigned char *got = malloc(2 * a->nbytes + 1);
+	size_t pos = 0;
+	int64_t k;
+	int ok = r && ck_tnz_reader_next(r, &h, &e) == 1;
+	while (ok && (k = ck_tnz_reader_read(r, got + pos, 2 * a->nbytes + 1 - pos, &e)) > 0)
+		pos += (size_t)k;
+	ok = ok && ck_tnz_reader_next(r, &h, &e) == 1;
+	while (ok && (k = ck_tnz_reader_read(r, got + pos, 2 * a->nbytes + 1 - pos, &e)) > 0)
+		pos += (size_t)k;
+	CHECK(ok && pos == 2 * a->nbytes && memcmp(got, a->data, a->nbytes) == 0 &&
+	          memcmp(got + a->nbytes, a->data, a->nbytes) == 0,
+	      "a stream from offset 5 of a file, read by 3 threads: %s", e.msg);
+	ck_tnz_reader_close(r);
+	close(fd);
+	for (size_t cut = 100; cut < n1; cut += 77777) {
+		write_all_file(p, one, cut);
+		ck_tnz back;
+		CHECK(ck_tnz_load(&back, p, 3, &e) < 0 && strstr(e.msg, "truncated"),
+		      "cut at %zu: %s", cut, e.msg);
+		memcpy(two, one, n1);
+		two[cut] ^= 0x20;
+		write_all_file(p, two, n1);
+		CHECK(ck_tnz_load(&back, p, 3, &e) < 0, "byte %zu flipped: loaded", cut);
+	}
+	unlink(p);
+	free(one);
+	free(two);
+	free(got);
+	ck_tnz_free(&z);
+}
+
 static void test_big_meta(void)
 {
 	ck_err e;
@@ -689,6 +766,7 @@ int main(void)
 	RUN(test_spec_example);
 	RUN(test_round_trip_dtypes_ranks);
 	RUN(test_round_trip_options);
+	RUN(test_parallel_stored);
 	RUN(test_big_meta);
 	RUN(test_deterministic);
 	RUN(test_stream_unknown_rows);
