@@ -19,7 +19,7 @@ SANITIZE ?=
 VERSION := 0.1.0
 
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_DEFAULT_SOURCE \
-               -D_FILE_OFFSET_BITS=64 -DCK_VERSION='"$(VERSION)"' -Ilib -fPIC
+               -D_FILE_OFFSET_BITS=64 -DCK_VERSION='"$(VERSION)"' -Ilib -Ibin -fPIC
 ifeq ($(DEBUG),1)
   OPT := -O0 -g3
 else
@@ -45,10 +45,14 @@ LIB_SRC   := $(sort $(wildcard lib/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A     := $(BUILD)/libcnnkit.a
 BIN_SRC   := $(sort $(wildcard bin/*.c) $(wildcard tools/*.c))
+# Program support (messages, exit statuses, option numbers): linked into every program.
+CLI_SRC   := $(sort $(wildcard bin/cli/*.c))
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 BIN       := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(BIN_SRC)))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-HEADERS   := lib/cnnkit.h $(wildcard lib/cnnkit/*.h) $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
+HEADERS   := lib/cnnkit.h $(wildcard lib/cnnkit/*.h) $(wildcard lib/*.h) $(wildcard tests/unit/*.h) \
+             $(wildcard bin/cli/*.h)
 MAN1      := $(wildcard man/*.1)
 MAN5      := $(wildcard man/*.5)
 
@@ -70,13 +74,13 @@ $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(LIB_A)
+$(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
+	$(CC) $(ALL_LDFLAGS) $< $(CLI_OBJ) $(LIB_A) $(LIBS) -o $@
 
-$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB_A)
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
+	$(CC) $(ALL_LDFLAGS) $< $(CLI_OBJ) $(LIB_A) $(LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)

@@ -4,21 +4,20 @@
  *     cnn-eval -m model.tnz --json test.tnz | jq .accuracy
  *     cnn-eval -m model.tnz --predict -o pred.tnz new.tnz
  *     cnn-eval -m model.tnz --predict --tsv new.tnz | sort -k3 -g
+ *     echo "great phone" | cnn-eval -m model.tnz --predict --text -
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 #define PROG "cnn-eval"
@@ -27,7 +26,9 @@
 
 static const char usage_text[] =
 	"usage: cnn-eval -m MODEL [--json] [--predict] [--tsv] [--top-k K] [--batch B]\n"
-	"                [--threads N] [-o OUT] [DATA]\n";
+	"                [--threads N] [-o OUT] [DATA]\n"
+	"       cnn-eval -m MODEL --predict [--tsv] --text FILE [--batch B] [--threads N]\n"
+	"                [-o OUT]\n";
 
 static void usage(FILE *f)
 {
@@ -47,6 +48,10 @@ static void usage(FILE *f)
 	      "                     works on data without labels\n"
 	      "      --tsv          with --predict: text lines index<TAB>class<TAB>probability\n"
 	      "                     (regression: index<TAB>value...)\n"
+	      "      --text FILE    with --predict: read sentences, one a line (FILE, or - for\n"
+	      "                     standard input), tokenise them as the model's training data\n"
+	      "                     was, and write class<TAB>probability<TAB>sentence lines;\n"
+	      "                     --batch lines at a time\n"
 	      "      --top-k K      also report top-K accuracy (integer, 1 to the class count)\n"
 	      "      --batch B      examples per forward pass (integer, default 256)\n"
 	      "      --threads N    threads (integer, default 0 = every core)\n"
@@ -56,117 +61,38 @@ static void usage(FILE *f)
 	      "\n"
 	      "The loss is the model's (metadata \"loss\": cce, bce or mse), else implied by\n"
 	      "its final activation. Inputs are normalised as the model's metadata\n"
-	      "\"normalize\" says.\n"
+	      "\"normalize\" says. Token ids must come from the model's vocabulary (tokenize\n"
+	      "--vocab-from MODEL): data with another vocabulary is refused.\n"
 	      "\n"
 	      "Example:\n"
-	      "  cnn-eval -m model.tnz --top-k 3 test.tnz\n",
+	      "  cnn-eval -m model.tnz --top-k 3 test.tnz\n"
+	      "  echo \"great phone\" | cnn-eval -m model.tnz --predict --text -\n",
 	      f);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
-}
-
-static long parse_long(const char *opt, const char *text, long min, long max)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(text, &end, 10);
-	if (end == text || *end || errno == ERANGE || v < min || v > max)
-		usage_error("%s \"%s\": expected an integer from %ld to %ld", opt, text, min, max);
-	return v;
 }
 
 /* ---- text output, atomically replaced ------------------------------------------ */
 
+/* The report or the TSV predictions: written through a ck_outfile's stream. */
 typedef struct text_out {
+	ck_outfile *out;
 	FILE *f;
-	char *path, *tmp; /* tmp NULL: writing standard output or a device */
+	const char *name; /* the path, or "standard output" */
 } text_out;
 
 static void text_open(text_out *o, const char *path)
 {
-	memset(o, 0, sizeof *o);
-	if (!path || strcmp(path, "-") == 0) {
-		o->f = stdout;
-		return;
-	}
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* A device or a FIFO cannot be replaced by a rename. */
-		o->f = fopen(path, "w");
-		if (!o->f)
-			die("%s: %s", path, strerror(errno));
-		return;
-	}
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	size_t len = strlen(path) + 16;
-	o->path = strdup(path);
-	o->tmp = malloc(len);
-	if (!o->path || !o->tmp)
-		die("out of memory");
-	snprintf(o->tmp, len, "%.*s.%s.tmpXXXXXX", (int)(base - path), path, base);
-	int fd = mkstemp(o->tmp);
-	if (fd < 0)
-		die("%s: cannot create a temporary file: %s", path, strerror(errno));
-	mode_t mask = umask(022);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) || !(o->f = fdopen(fd, "w"))) {
-		unlink(o->tmp);
-		die("%s: %s", path, strerror(errno));
-	}
+	ck_err err;
+	o->name = !path || strcmp(path, "-") == 0 ? "standard output" : path;
+	o->out = ck_outfile_open(path ? path : "-", 0, &err);
+	if (!o->out || !(o->f = ck_outfile_stream(o->out, &err)))
+		die("%s: %s", o->name, err.msg);
 }
 
-/* Flushes and closes; for a file, renames the temporary into place. */
+/* Flushes and checks; for a file, renames the temporary into place. */
 static void text_close(text_out *o)
 {
-	const char *name = o->path ? o->path : o->f == stdout ? "standard output" : "output";
-	int bad = ferror(o->f) | fflush(o->f);
-	int e = errno;
-	if (o->f == stdout) {
-		if (bad)
-			die("write error on %s: %s", name, strerror(e));
-		return; /* closed (and checked) at exit */
-	}
-	bad |= fclose(o->f);
-	e = bad && !e ? errno : e;
-	if (o->tmp) {
-		if (bad) {
-			unlink(o->tmp);
-			die("write error on %s: %s", name, strerror(e));
-		}
-		if (rename(o->tmp, o->path)) {
-			e = errno;
-			unlink(o->tmp);
-			die("%s: %s", o->path, strerror(e));
-		}
-	} else if (bad) {
-		die("write error on %s: %s", name, strerror(e));
-	}
-	free(o->path);
-	free(o->tmp);
+	if (ck_outfile_commit(o->out, NULL) < 0)
+		die("write error on %s: %s", o->name, strerror(errno));
 }
 
 /* ---- class names ------------------------------------------------------------------ */
@@ -177,9 +103,10 @@ typedef struct names {
 	char **owned; /* lines allocated here (numbers), freed at the end */
 } names;
 
-/* Names for k classes: the data's `classes`, else the model's, else the
- * class ids as numbers. */
-static void names_pick(names *n, const ck_dataset *d, const ck_tnz *model_file, int k)
+/* Names for k classes: the data's `classes` (data_names[0..ndata), or
+ * NULL), else the model's, else the class ids as numbers. */
+static void names_pick(names *n, char **data_names, int64_t ndata, const ck_tnz *model_file,
+                       int k)
 {
 	memset(n, 0, sizeof *n);
 	size_t mlen;
@@ -188,16 +115,16 @@ static void names_pick(names *n, const ck_dataset *d, const ck_tnz *model_file, 
 	int64_t mcount = 0;
 	if (mc && ck_lines_split(mc, mlen, &ml, &mcount, NULL) < 0)
 		die("out of memory");
-	if (d->class_names && ml && mcount == d->nclass_names) {
+	if (data_names && ml && mcount == ndata) {
 		for (int64_t i = 0; i < mcount; i++)
-			if (strcmp(ml[i], d->class_names[i]) != 0) {
+			if (strcmp(ml[i], data_names[i]) != 0) {
 				fprintf(stderr, PROG ": warning: class %" PRId64 " is \"%s\" in the data, "
-				        "\"%s\" in the model\n", i, d->class_names[i], ml[i]);
+				        "\"%s\" in the model\n", i, data_names[i], ml[i]);
 				break;
 			}
 	}
-	if (d->class_names && d->nclass_names == k) {
-		n->lines = d->class_names;
+	if (data_names && ndata == k) {
+		n->lines = data_names;
 		n->count = k;
 	} else if (ml && mcount == k) {
 		n->lines = n->owned = ml;
@@ -451,24 +378,29 @@ static void report_json(FILE *f, const ck_eval *e, const names *nm)
 
 /* ---- predictions ---------------------------------------------------------------------- */
 
+/* One example's prediction: class<TAB>probability of that class, or the
+ * values<TAB>separated for regression. row: its K outputs; pred: its
+ * class (unused for regression). */
+static void put_prediction(FILE *f, const ck_eval *e, const names *nm, const float *row,
+                           int32_t pred)
+{
+	if (e->task == CK_TASK_REGRESSION) {
+		for (int j = 0; j < e->K; j++)
+			fprintf(f, "%s%.9g", j ? "\t" : "", (double)row[j]);
+		return;
+	}
+	double p = e->task == CK_TASK_BINARY ? (pred ? row[0] : 1.0 - row[0]) : row[pred];
+	put_cell(f, nm->lines[pred], INT_MAX, 0);
+	fprintf(f, "\t%.6f", p);
+}
+
 static void predictions_tsv(FILE *f, const ck_eval *e, const names *nm, const float *prob,
                             const int32_t *pred)
 {
-	int K = e->K;
 	for (int64_t i = 0; i < e->n; i++) {
-		const float *row = prob + (size_t)i * (size_t)K;
-		fprintf(f, "%" PRId64, i);
-		if (e->task == CK_TASK_REGRESSION) {
-			for (int j = 0; j < K; j++)
-				fprintf(f, "\t%.9g", (double)row[j]);
-		} else {
-			/* The probability of the predicted class. */
-			double p = e->task == CK_TASK_BINARY ? (pred[i] ? row[0] : 1.0 - row[0])
-			                                     : row[pred[i]];
-			fputc('\t', f);
-			put_cell(f, nm->lines[pred[i]], INT_MAX, 0);
-			fprintf(f, "\t%.6f", p);
-		}
+		fprintf(f, "%" PRId64 "\t", i);
+		put_prediction(f, e, nm, prob + (size_t)i * (size_t)e->K,
+		               e->task == CK_TASK_REGRESSION ? 0 : pred[i]);
 		fputc('\n', f);
 	}
 }
@@ -503,7 +435,183 @@ static void predictions_tnz(const char *path, const ck_eval *e, const names *nm,
 		die("%s: %s", path && strcmp(path, "-") ? path : "standard output", err.msg);
 }
 
+/* ---- sentences (--text) ---------------------------------------------------------------- */
+
+/* How the model's training data was tokenised: its vocabulary, the settings
+ * and the row length, so that a sentence gets the ids it would have had. */
+typedef struct text_model {
+	ck_vocab *vocab;
+	ck_tok_opts tok;
+	int64_t L;
+} text_model;
+
+static void text_model_load(text_model *t, const ck_model *m, const ck_tnz *mfile,
+                            const char *path)
+{
+	const ck_arch *a = ck_model_arch(m);
+	ck_err err;
+	size_t len;
+	if (ck_model_input_kind(m) != CK_INPUT_TOKENS)
+		die("%s: --text needs a model of token ids (this one takes f32 values)", path);
+	const char *v = ck_meta_get(&mfile->meta, "vocab", &len);
+	if (!v)
+		die("%s: no vocabulary (metadata \"vocab\"): --text needs a model trained on "
+		    "tokenize's output", path);
+	if (!(t->vocab = ck_vocab_parse(v, len, &err)))
+		die("%s: metadata \"vocab\": %s", path, err.msg);
+	if ((int64_t)ck_vocab_size(t->vocab) != a->vocab_size)
+		die("%s: metadata \"vocab\" has %zu tokens, the model %" PRId64, path,
+		    ck_vocab_size(t->vocab), a->vocab_size);
+	t->tok = CK_TOK_OPTS_DEFAULT;
+	const char *settings = ck_meta_get(&mfile->meta, "tokenizer", NULL);
+	if (!settings)
+		fprintf(stderr, PROG ": warning: %s: no tokenizer settings (metadata \"tokenizer\"): "
+		        "tokenize's defaults are used\n", path);
+	else if (ck_tok_opts_parse(&t->tok, settings, &err) < 0)
+		die("%s: metadata \"tokenizer\": %s", path, err.msg);
+	t->L = a->input.dim[0];
+}
+
+/* A batch of input lines, each kept (without its line end) until its
+ * prediction is written. */
+typedef struct line_batch {
+	char **text;
+	size_t *cap, *len;
+	int n;
+} line_batch;
+
+/* Reads up to max lines; returns how many (fewer only at the end). */
+static int read_lines(line_batch *b, int max, FILE *in, const char *name)
+{
+	b->n = 0;
+	while (b->n < max) {
+		ssize_t got = getline(&b->text[b->n], &b->cap[b->n], in);
+		if (got < 0)
+			break;
+		size_t len = (size_t)got;
+		if (len && b->text[b->n][len - 1] == '\n')
+			len--;
+		if (len && b->text[b->n][len - 1] == '\r')
+			len--;
+		b->len[b->n++] = len;
+	}
+	if (ferror(in))
+		die("%s: read error: %s", name, strerror(errno));
+	return b->n;
+}
+
+/* --predict --text: sentences in, class<TAB>probability<TAB>sentence out,
+ * batch lines at a time, so that memory does not grow with the input. */
+static void predict_text(const char *in_path, ck_model *m, const ck_tnz *mfile,
+                         const char *model_path, const char *out_path, ck_loss_kind loss,
+                         int batch, int threads)
+{
+	text_model tm;
+	text_model_load(&tm, m, mfile, model_path);
+	int is_stdin = strcmp(in_path, "-") == 0;
+	const char *in_name = is_stdin ? "standard input" : in_path;
+	FILE *in = is_stdin ? stdin : fopen(in_path, "rb");
+	if (!in)
+		die("%s: %s", in_path, strerror(errno));
+	size_t B = (size_t)batch, L = (size_t)tm.L, K = (size_t)ck_model_output_size(m);
+	int32_t *x = malloc(B * L * sizeof *x), *lengths = malloc(B * sizeof *lengths);
+	int32_t *pred = malloc(B * sizeof *pred);
+	float *prob = malloc(B * K * sizeof *prob);
+	line_batch lb = {.text = calloc(B, sizeof(char *)), .cap = calloc(B, sizeof(size_t)),
+	                 .len = calloc(B, sizeof(size_t))};
+	if (!x || !lengths || !pred || !prob || !lb.text || !lb.cap || !lb.len)
+		die("out of memory for a batch of %d lines", batch);
+
+	text_out o;
+	text_open(&o, out_path);
+	names nm = {0};
+	int named = 0;
+	int64_t lines = 0, cut = 0;
+	size_t invalid = 0;
+	ck_err err;
+	while (read_lines(&lb, batch, in, in_name) > 0) {
+		for (int i = 0; i < lb.n; i++) {
+			int64_t ntok = ck_tokenize_row(&tm.tok, tm.vocab, lb.text[i], lb.len[i],
+			                               x + (size_t)i * L, tm.L, &invalid, &err);
+			if (ntok < 0)
+				die("%s", err.msg);
+			lengths[i] = (int32_t)(ntok < tm.L ? ntok : tm.L);
+			cut += ntok > tm.L;
+		}
+		/* The batch as a dataset, for the loss, task and final activation
+		 * logic of ck_evaluate. */
+		ck_tnz t = {0};
+		ck_dataset d;
+		ck_eval e;
+		if (!ck_tnz_add(&t, "x", CK_DTYPE_I32, 2, (int64_t[]){lb.n, tm.L}, x, &err) ||
+		    !ck_tnz_add(&t, "lengths", CK_DTYPE_I32, 1, (int64_t[]){lb.n}, lengths, &err) ||
+		    ck_dataset_from_tnz(&d, &t, threads, &err) < 0)
+			die("%s", err.msg);
+		if (ck_dataset_check_model(&d, m, &err) < 0 ||
+		    ck_evaluate(&e, m, &d, NULL, 0, batch, NULL, loss, 0, prob, pred, &err) < 0)
+			die("%s: %s", model_path, err.msg);
+		if (!named && e.task != CK_TASK_REGRESSION) {
+			names_pick(&nm, NULL, 0, mfile, e.task == CK_TASK_BINARY ? 2 : (int)K);
+			named = 1;
+		}
+		for (int i = 0; i < lb.n; i++) {
+			put_prediction(o.f, &e, &nm, prob + (size_t)i * K,
+			               e.task == CK_TASK_REGRESSION ? 0 : pred[i]);
+			fputc('\t', o.f);
+			fwrite(lb.text[i], 1, lb.len[i], o.f);
+			fputc('\n', o.f);
+		}
+		fflush(o.f); /* a reader in a pipe sees each batch as it is done */
+		lines += lb.n;
+		ck_eval_free(&e);
+		ck_dataset_free(&d);
+		if (lb.n < batch)
+			break;
+	}
+	text_close(&o);
+	if (!is_stdin)
+		fclose(in);
+	if (invalid)
+		fprintf(stderr, PROG ": warning: %s: %zu invalid UTF-8 sequence%s replaced by U+FFFD\n",
+		        in_name, invalid, invalid == 1 ? "" : "s");
+	if (cut)
+		fprintf(stderr, PROG ": warning: %" PRId64 " of %" PRId64 " lines cut to the model's "
+		        "%" PRId64 " tokens\n", cut, lines, tm.L);
+	names_free(&nm);
+	for (size_t i = 0; i < B; i++)
+		free(lb.text[i]);
+	free(lb.text);
+	free(lb.cap);
+	free(lb.len);
+	free(x);
+	free(lengths);
+	free(pred);
+	free(prob);
+	ck_vocab_free(tm.vocab);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
+
+/* Token ids must be the model's: the same vocabulary, token for token. Data
+ * without a vocabulary is let through (its ids are below the model's size,
+ * which ck_dataset_check_model checks) with a warning. */
+static void check_vocab(const ck_dataset *d, const char *data_name, const ck_tnz *mfile,
+                        const char *model_path)
+{
+	ck_err err;
+	switch (ck_dataset_check_vocab(d, &mfile->meta, "model", &err)) {
+	case -1:
+		die("%s: %s: tokenize the text with --vocab-from %s", data_name, err.msg, model_path);
+	case 1:
+		fprintf(stderr, PROG ": warning: %s has no vocabulary (metadata \"vocab\"): its token "
+		        "ids are taken to be the model's\n", data_name);
+		break;
+	case 2:
+		fprintf(stderr, PROG ": warning: %s has no vocabulary (metadata \"vocab\") to check "
+		        "the data's ids against\n", model_path);
+		break;
+	}
+}
 
 static char *join_args(int argc, char **argv)
 {
@@ -523,17 +631,19 @@ int main(int argc, char **argv)
 {
 	/* A closed pipe downstream ends the program quietly, as it does cat. */
 	signal(SIGPIPE, SIG_DFL);
+	cli_init(PROG, usage);
 
-	const char *model_path = NULL, *out_path = NULL, *data_path = "-";
+	const char *model_path = NULL, *out_path = NULL, *data_path = "-", *text_path = NULL;
 	int json = 0, predict = 0, tsv = 0, topk = 0, batch = 256, threads = 0;
-	enum { OPT_JSON = 256, OPT_PREDICT, OPT_TSV, OPT_TOPK, OPT_BATCH, OPT_THREADS, OPT_HELP,
-	       OPT_VERSION };
+	enum { OPT_JSON = 256, OPT_PREDICT, OPT_TSV, OPT_TEXT, OPT_TOPK, OPT_BATCH, OPT_THREADS,
+	       OPT_HELP, OPT_VERSION };
 	static const struct option longopts[] = {
 		{"model", required_argument, NULL, 'm'},
 		{"output", required_argument, NULL, 'o'},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"predict", no_argument, NULL, OPT_PREDICT},
 		{"tsv", no_argument, NULL, OPT_TSV},
+		{"text", required_argument, NULL, OPT_TEXT},
 		{"top-k", required_argument, NULL, OPT_TOPK},
 		{"batch", required_argument, NULL, OPT_BATCH},
 		{"threads", required_argument, NULL, OPT_THREADS},
@@ -550,9 +660,10 @@ int main(int argc, char **argv)
 		case OPT_JSON: json = 1; break;
 		case OPT_PREDICT: predict = 1; break;
 		case OPT_TSV: tsv = 1; break;
-		case OPT_TOPK: topk = (int)parse_long("--top-k", optarg, 1, INT_MAX); break;
-		case OPT_BATCH: batch = (int)parse_long("--batch", optarg, 1, 1 << 20); break;
-		case OPT_THREADS: threads = (int)parse_long("--threads", optarg, 0, 1024); break;
+		case OPT_TEXT: text_path = optarg; break;
+		case OPT_TOPK: topk = (int)cli_int("--top-k", optarg, 1, INT_MAX); break;
+		case OPT_BATCH: batch = (int)cli_int("--batch", optarg, 1, 1 << 20); break;
+		case OPT_THREADS: threads = (int)cli_int("--threads", optarg, 0, 1024); break;
 		case OPT_HELP: usage(stdout); goto done;
 		case OPT_VERSION: printf("cnn-eval (cnnkit) %s\n", ck_version()); goto done;
 		case ':': usage_error("option %s needs a value", argv[optind - 1]);
@@ -560,6 +671,8 @@ int main(int argc, char **argv)
 			usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
+	if (optind < argc && text_path)
+		usage_error("--text reads the sentences: no DATA file (got \"%s\")", argv[optind]);
 	if (optind < argc)
 		data_path = argv[optind++];
 	if (optind < argc)
@@ -570,6 +683,8 @@ int main(int argc, char **argv)
 		usage_error("--tsv goes with --predict");
 	if (json && predict)
 		usage_error("--json and --predict exclude each other");
+	if (text_path && !predict)
+		usage_error("--text goes with --predict");
 
 	ck_err err = {{0}};
 	ck_tnz mfile = {0};
@@ -584,20 +699,34 @@ int main(int argc, char **argv)
 	const char *v = ck_meta_get(&mfile.meta, "normalize", NULL);
 	if (v && ck_normalize_parse(&norm, v, &err) < 0)
 		die("%s: metadata \"normalize\": %s", model_path, err.msg);
+	const char *loss_meta = ck_meta_get(&mfile.meta, "loss", NULL);
+	ck_loss_kind loss;
+	if (loss_meta && ck_loss_parse(loss_meta, &loss) < 0)
+		die("%s: metadata \"loss\" is \"%.40s\": expected cce, bce or mse", model_path,
+		    loss_meta);
+
+	if (text_path) {
+		if (!loss_meta)
+			loss = ck_loss_default(model, CK_LABELS_NONE);
+		predict_text(text_path, model, &mfile, model_path, out_path, loss, batch, threads);
+		ck_model_free(model);
+		ck_tnz_free(&mfile);
+		goto done;
+	}
 
 	const char *data_name = strcmp(data_path, "-") ? data_path : "standard input";
 	ck_dataset data;
-	if (ck_dataset_load(&data, data_path, threads, &err) < 0 ||
-	    ck_dataset_check_model(&data, model, &err) < 0 ||
+	if (ck_dataset_load(&data, data_path, threads, &err) < 0)
+		die("%s: %s", data_name, err.msg);
+	if (data.input_kind == CK_INPUT_TOKENS && ck_model_input_kind(model) == CK_INPUT_TOKENS)
+		check_vocab(&data, data_name, &mfile, model_path);
+	if (ck_dataset_check_model(&data, model, &err) < 0 ||
 	    ck_normalize_check(&norm, &data, &err) < 0)
 		die("%s: %s", data_name, err.msg);
 	if (data.label_kind == CK_LABELS_NONE && !predict)
 		die("%s: data has no labels (y): use --predict", data_name);
-
-	ck_loss_kind loss = ck_loss_default(model, data.label_kind);
-	v = ck_meta_get(&mfile.meta, "loss", NULL);
-	if (v && ck_loss_parse(v, &loss) < 0)
-		die("%s: metadata \"loss\" is \"%.40s\": expected cce, bce or mse", model_path, v);
+	if (!loss_meta)
+		loss = ck_loss_default(model, data.label_kind);
 
 	int64_t K = ck_model_output_size(model);
 	float *prob = NULL;
@@ -616,7 +745,7 @@ int main(int argc, char **argv)
 		die("%s", err.msg);
 	names nm = {0};
 	if (e.task != CK_TASK_REGRESSION)
-		names_pick(&nm, &data, &mfile, e.task == CK_TASK_BINARY ? 2 : (int)K);
+		names_pick(&nm, data.class_names, data.nclass_names, &mfile, e.task == CK_TASK_BINARY ? 2 : (int)K);
 
 	if (predict && !tsv) {
 		char *cmdline = join_args(argc, argv);
@@ -641,7 +770,5 @@ int main(int argc, char **argv)
 	ck_model_free(model);
 	ck_tnz_free(&mfile);
 done:
-	if (fflush(stdout) || ferror(stdout) || fclose(stdout))
-		die("write error on standard output: %s", strerror(errno));
-	return 0;
+	return cli_close_stdout(0);
 }

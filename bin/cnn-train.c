@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 static const char *prog = "cnn-train";
@@ -66,7 +66,8 @@ static void help(void)
 		"  --checkpoint FILE    checkpoint written after each epoch and on interrupt\n"
 		"                       (default MODEL.ckpt)\n"
 		"  --resume CKPT        continue a run from its checkpoint; needs no other option\n"
-		"  --init MODEL         start from the weights of MODEL (same architecture)\n"
+		"  --init MODEL         start from the weights of MODEL (same architecture; an\n"
+		"                       embedding init= file is then not read)\n"
 		"  --patience N         stop after N epochs without improvement (default 0: off)\n"
 		"  --keep-best M        val_loss, val_acc or last: which model MODEL holds\n"
 		"                       (default val_loss with validation data, else last)\n"
@@ -82,33 +83,11 @@ static void help(void)
 		"Example:\n"
 		"  cnn-train --arch 'conv 32 3 pad=same relu; maxpool 2; conv 64 3 pad=same relu;\n"
 		"    maxpool 2; dense 128 relu; dense 10' --lr 0.05 --epochs 5 --val test.tnz\n"
-		"    --log log.tsv -o model.tnz train.tnz\n",
+		"    --log log.tsv -o model.tnz train.tnz\n"
+		"  cnn-train --arch 'embedding 64 init=vectors.tnz; conv1d 100 3,4,5 relu;\n"
+		"    globalmaxpool; dropout 0.5; dense 1 sigmoid' --optim adam --lr 0.001\n"
+		"    -o model.tnz train.tnz        (token data from tokenize, vectors from embed)\n",
 		stdout);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
 }
 
 /* ---- options ----------------------------------------------------------------- */
@@ -203,10 +182,8 @@ static char *read_file(const char *path)
 
 static int64_t parse_count(const char *opt, const char *s, int64_t lo, int64_t hi)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (end == s || *end || *s < '0' || *s > '9' || errno || v < lo || v > hi)
+	int64_t v;
+	if (ck_parse_i64(s, lo, hi, &v) < 0)
 		usage_error("%s: \"%s\" is not an integer from %lld to %lld", opt, s, (long long)lo,
 		            (long long)hi);
 	return v;
@@ -333,6 +310,30 @@ static void on_start(const char *what, void *ctx)
 		fprintf(stderr, "%s: %s\n", prog, what);
 }
 
+/* n >= 0 with a comma between groups of three digits: "3,661". */
+static char *grouped(char buf[32], int64_t n)
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof digits, "%lld", (long long)n);
+	char *o = buf; /* at most 19 digits and 6 commas */
+	for (int i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			*o++ = ',';
+		*o++ = digits[i];
+	}
+	*o = '\0';
+	return buf;
+}
+
+static void on_embedding_init(const ck_embed_init_report *r, void *ctx)
+{
+	view *v = ctx;
+	char found[32], words[32];
+	if (!v->quiet)
+		fprintf(stderr, "%s: embedding: %s of %s words found in %s\n", prog,
+		        grouped(found, r->found), grouped(words, r->words), r->path);
+}
+
 static volatile sig_atomic_t interrupt_flag;
 
 static void on_sigint(int sig)
@@ -345,6 +346,7 @@ static void on_sigint(int sig)
 
 int main(int argc, char **argv)
 {
+	cli_init(prog, usage);
 	given g = {0};
 	const char *resume = NULL;
 	int summary = 0, progress = 0, quiet = 0, input_rank = 0;
@@ -380,10 +382,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_HELP:
 			help();
-			return fclose(stdout) == 0 ? 0 : 1;
+			return cli_close_stdout(0);
 		case OPT_VERSION:
 			printf("cnn-train (cnnkit) %s\n", ck_version());
-			return fclose(stdout) == 0 ? 0 : 1;
+			return cli_close_stdout(0);
 		default:
 			usage(stderr);
 			return 2;
@@ -448,15 +450,14 @@ int main(int argc, char **argv)
 		fputs(table, stdout);
 		free(table);
 		ck_train_config_free(&cfg);
-		if (fclose(stdout) != 0)
-			die("standard output: %s", strerror(errno));
-		return 0;
+		return cli_close_stdout(0);
 	}
 
 	const char *nc = getenv("NO_COLOR");
 	view v = {.quiet = quiet, .bar = !quiet && (progress || isatty(2)),
 	          .color = !(nc && *nc) && isatty(2)};
-	ck_train_callbacks cb = {.step = on_step, .epoch = on_epoch, .start = on_start, .ctx = &v};
+	ck_train_callbacks cb = {.step = on_step, .epoch = on_epoch, .start = on_start, .ctx = &v,
+	                         .embedding_init = on_embedding_init};
 	cfg.stop_after_steps = stop_after;
 	cfg.interrupt = &interrupt_flag;
 	struct sigaction sa = {0};
@@ -498,7 +499,5 @@ int main(int argc, char **argv)
 		break;
 	}
 	ck_train_config_free(&cfg);
-	if (fclose(stdout) != 0)
-		die("standard output: %s", strerror(errno));
-	return status;
+	return cli_close_stdout(status);
 }

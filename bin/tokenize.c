@@ -22,16 +22,15 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 #define PROG "tokenize"
@@ -91,55 +90,24 @@ static void usage(FILE *f)
 	      "                     with --vocab-from: unknown tokens as <unk>)\n"
 	      "  -o, --output FILE  write to FILE (default: standard output)\n"
 	      "  --threads N        threads (integer, default 0 = every core)\n"
-	      "  -q, --quiet        no warnings (invalid UTF-8, cut documents) or summary\n"
+	      "  -q, --quiet        no warnings (invalid UTF-8, cut or empty documents) or\n"
+	      "                     summary\n"
 	      "  --help             print this help and exit\n"
 	      "  --version          print the version and exit\n"
 	      "\n"
 	      "Words are runs of letters, marks and digits, with inner apostrophes and\n"
 	      "hyphens (don't, guarda-chuva) and inner . and , between digits (3,5 1.000);\n"
-	      "see tokenize(1). An empty line is a document of length 0. Invalid UTF-8 is\n"
-	      "replaced with U+FFFD and counted.\n"
+	      "see tokenize(1). A document without tokens (an empty line, an empty text) is a\n"
+	      "row of length 0, counted in a warning; with --label-field, a line without its\n"
+	      "label (or without a tab) is an error naming the line. Invalid UTF-8 is\n"
+	      "replaced with U+FFFD and counted. --vocab-from a dataset or model also takes\n"
+	      "its tokenizer settings.\n"
 	      "\n"
 	      "Example:\n"
 	      "  tokenize --label-field 1 --min-count 2 --maxlen 200 --vocab-out vocab.txt \\\n"
 	      "           -o train.tnz train.tsv\n"
 	      "  tokenize --label-field 1 --vocab-from train.tnz -o test.tnz test.tsv\n",
 	      f);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
-}
-
-static long parse_long(const char *opt, const char *text, long min, long max)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(text, &end, 10);
-	if (end == text || *end || errno == ERANGE || v < min || v > max)
-		usage_error("%s \"%s\": expected an integer from %ld to %ld", opt, text, min, max);
-	return v;
 }
 
 static void *xrealloc(void *p, size_t n)
@@ -535,8 +503,9 @@ typedef struct run {
 	int64_t line; /* lines read from it so far */
 	size_t keep;  /* ids kept per document (0 in text mode) */
 	/* outputs */
-	FILE *text_out;
-	char *text_path, *text_tmp;
+	FILE *text_out;          /* text_file's stream */
+	ck_outfile *text_file;
+	const char *text_name;   /* the path, or "standard output" */
 	ck_tnz_writer *w;
 	int32_t *row;       /* one row of x */
 	/* what is kept until the end */
@@ -545,7 +514,7 @@ typedef struct run {
 	int32_t *lengths, *y; /* per document */
 	int64_t *ntok;        /* buffered mode: full token count per document */
 	size_t ndocs, docs_alloc, y_alloc, ntok_alloc;
-	int64_t tokens, truncated, longest;
+	int64_t tokens, truncated, longest, empty;
 	size_t invalid_total;
 } run;
 
@@ -566,6 +535,7 @@ static void note_doc(run *r, int64_t ntok)
 	if (ntok > r->longest)
 		r->longest = ntok;
 	r->tokens += ntok;
+	r->empty += ntok == 0;
 	if (r->streaming) {
 		r->lengths[r->ndocs] = (int32_t)(ntok < r->L ? ntok : r->L);
 		r->truncated += ntok > r->L;
@@ -652,6 +622,11 @@ static void split_block(run *r, part *p, size_t n)
 		if (o->label_field) {
 			if (!field(s, len, o->label_field, &d->label, &d->label_len))
 				die("%s: no label: fewer than %ld tab-separated fields", where, o->label_field);
+			/* Field 1 of a line without a tab is the whole line: a
+			 * sentence whose label is missing, not a label. */
+			if (!o->text_field && d->label_len == len)
+				die("%s: %s: expected a label and a text, tab-separated", where,
+				    len ? "no tab" : "empty line");
 			d->y = label_id(&r->lb, d->label, d->label_len, where);
 		}
 		if (o->text_field) {
@@ -763,60 +738,21 @@ static void process_file(run *r, const char *path, size_t keep)
 
 static void text_open(run *r)
 {
-	const char *path = r->o.output;
-	struct stat st;
-	if (!path || strcmp(path, "-") == 0) {
-		r->text_out = stdout;
-	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* A device or a FIFO cannot be replaced by a rename. */
-		if (!(r->text_out = fopen(path, "w")))
-			die("%s: %s", path, strerror(errno));
-		r->text_path = strdup(path);
-	} else {
-		const char *slash = strrchr(path, '/');
-		const char *base = slash ? slash + 1 : path;
-		size_t len = strlen(path) + 16;
-		r->text_path = strdup(path);
-		r->text_tmp = xrealloc(NULL, len);
-		snprintf(r->text_tmp, len, "%.*s.%s.tmpXXXXXX", (int)(base - path), path, base);
-		int fd = mkstemp(r->text_tmp);
-		if (fd < 0)
-			die("%s: cannot create a temporary file: %s", path, strerror(errno));
-		mode_t mask = umask(022);
-		umask(mask);
-		if (fchmod(fd, 0666 & ~mask) || !(r->text_out = fdopen(fd, "w"))) {
-			unlink(r->text_tmp);
-			die("%s: %s", path, strerror(errno));
-		}
-	}
+	const char *path = r->o.output ? r->o.output : "-";
+	ck_err err;
+	r->text_name = strcmp(path, "-") == 0 ? "standard output" : path;
+	r->text_file = ck_outfile_open(path, 0, &err);
+	if (!r->text_file || !(r->text_out = ck_outfile_stream(r->text_file, &err)))
+		die("%s: %s", r->text_name, err.msg);
 	static char buf[1 << 20];
 	setvbuf(r->text_out, buf, _IOFBF, sizeof buf);
 }
 
+/* Flushes and checks; for a file, renames the temporary into place. */
 static void text_close(run *r)
 {
-	const char *name = r->text_path ? r->text_path : "standard output";
-	int bad = ferror(r->text_out) | fflush(r->text_out);
-	int e = errno;
-	if (r->text_out == stdout) {
-		if (bad)
-			die("write error on %s: %s", name, strerror(e));
-		return; /* closed and checked in main */
-	}
-	bad |= fclose(r->text_out);
-	e = bad && !e ? errno : e;
-	if (bad) {
-		if (r->text_tmp)
-			unlink(r->text_tmp);
-		die("write error on %s: %s", name, strerror(e));
-	}
-	if (r->text_tmp && rename(r->text_tmp, r->text_path)) {
-		e = errno;
-		unlink(r->text_tmp);
-		die("%s: %s", r->text_path, strerror(e));
-	}
-	free(r->text_path);
-	free(r->text_tmp);
+	if (ck_outfile_commit(r->text_file, NULL) < 0)
+		die("write error on %s: %s", r->text_name, strerror(errno));
 }
 
 static void meta_out(run *r, const char *key, const char *value, size_t len)
@@ -903,15 +839,6 @@ static void tensor_out(run *r, const char *name, const int32_t *data, size_t n)
 	}
 }
 
-static char *tokenizer_meta(const options *o)
-{
-	char buf[128];
-	snprintf(buf, sizeof buf, "mode=%s punct=%d lower=%d strip_accents=%d unicode=%s",
-	         o->tok.mode == CK_TOK_CHAR ? "char" : "word", o->tok.punct, o->tok.lower,
-	         o->tok.strip_accents, ck_unicode_version());
-	return strdup(buf);
-}
-
 static char *join_args(int argc, char **argv)
 {
 	size_t len = 1;
@@ -939,9 +866,9 @@ static void tnz_open(run *r, const char *cmdline)
 		die("%s", err.msg);
 	meta_out(r, "vocab", v, len);
 	free(v);
-	char *t = tokenizer_meta(&r->o);
+	char t[CK_TOK_META_MAX];
+	ck_tok_opts_format(&r->o.tok, t, sizeof t);
 	meta_out(r, "tokenizer", t, (size_t)-1);
-	free(t);
 	meta_out(r, "created_by", cmdline, (size_t)-1);
 	if (r->o.label_field && r->lb.fixed) {
 		char *c = classes_text(r->lb.names, &len);
@@ -1009,6 +936,12 @@ static void run_free(run *r)
 	free(r->ntok);
 }
 
+static int same_tokenizer(const ck_tok_opts *a, const ck_tok_opts *b)
+{
+	return a->mode == b->mode && !a->punct == !b->punct && !a->lower == !b->lower &&
+	       !a->strip_accents == !b->strip_accents;
+}
+
 /* The default row length from the --vocab-from file: its x width, or a
  * token model's input shape. */
 static int64_t maxlen_from(const ck_meta *meta, int64_t x_width)
@@ -1019,16 +952,15 @@ static int64_t maxlen_from(const ck_meta *meta, int64_t x_width)
 	const char *shape = ck_meta_get(meta, "input_shape", NULL);
 	if (!kind || !shape || strcmp(kind, "tokens") != 0)
 		return 0;
-	char *end;
-	errno = 0;
-	long long v = strtoll(shape, &end, 10);
-	return *end || errno || v < 1 || v > MAX_MAXLEN ? 0 : (int64_t)v;
+	int64_t v;
+	return ck_parse_i64(shape, 1, MAX_MAXLEN, &v) == 0 ? v : 0;
 }
 
 int main(int argc, char **argv)
 {
 	/* A closed pipe downstream ends the program quietly, as it does cat. */
 	signal(SIGPIPE, SIG_DFL);
+	cli_init(PROG, usage);
 	run r;
 	memset(&r, 0, sizeof r);
 	pthread_mutex_init(&r.lock, NULL);
@@ -1037,6 +969,7 @@ int main(int argc, char **argv)
 	o->tok = CK_TOK_OPTS_DEFAULT;
 	o->min_count = 1;
 	int min_count_set = 0, max_vocab_set = 0;
+	const char *tok_option = NULL; /* the last tokenizer option given */
 	enum { OPT_LABEL = 256, OPT_TEXTF, OPT_MAXLEN, OPT_VFROM, OPT_MINC, OPT_MAXV, OPT_VOUT,
 	       OPT_PUNCT, OPT_CHAR, OPT_NOLOWER, OPT_STRIP, OPT_TEXT, OPT_CFROM, OPT_THREADS,
 	       OPT_HELP, OPT_VERSION };
@@ -1066,26 +999,26 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, ":o:q", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_LABEL: o->label_field = parse_long("--label-field", optarg, 1, INT_MAX); break;
-		case OPT_TEXTF: o->text_field = parse_long("--text-field", optarg, 1, INT_MAX); break;
-		case OPT_MAXLEN: o->maxlen = parse_long("--maxlen", optarg, 1, MAX_MAXLEN); break;
+		case OPT_LABEL: o->label_field = cli_int("--label-field", optarg, 1, INT_MAX); break;
+		case OPT_TEXTF: o->text_field = cli_int("--text-field", optarg, 1, INT_MAX); break;
+		case OPT_MAXLEN: o->maxlen = cli_int("--maxlen", optarg, 1, MAX_MAXLEN); break;
 		case OPT_VFROM: o->vocab_from = optarg; break;
 		case OPT_MINC:
-			o->min_count = parse_long("--min-count", optarg, 1, LONG_MAX);
+			o->min_count = cli_int("--min-count", optarg, 1, LONG_MAX);
 			min_count_set = 1;
 			break;
 		case OPT_MAXV:
-			o->max_vocab = parse_long("--max-vocab", optarg, 2, INT32_MAX);
+			o->max_vocab = cli_int("--max-vocab", optarg, 2, INT32_MAX);
 			max_vocab_set = 1;
 			break;
 		case OPT_VOUT: o->vocab_out = optarg; break;
-		case OPT_PUNCT: o->tok.punct = 1; break;
-		case OPT_CHAR: o->tok.mode = CK_TOK_CHAR; break;
-		case OPT_NOLOWER: o->tok.lower = 0; break;
-		case OPT_STRIP: o->tok.strip_accents = 1; break;
+		case OPT_PUNCT: o->tok.punct = 1; tok_option = "--punct"; break;
+		case OPT_CHAR: o->tok.mode = CK_TOK_CHAR; tok_option = "--char"; break;
+		case OPT_NOLOWER: o->tok.lower = 0; tok_option = "--no-lower"; break;
+		case OPT_STRIP: o->tok.strip_accents = 1; tok_option = "--strip-accents"; break;
 		case OPT_TEXT: o->text = 1; break;
 		case OPT_CFROM: o->classes_from = optarg; break;
-		case OPT_THREADS: o->threads = (int)parse_long("--threads", optarg, 0, 1024); break;
+		case OPT_THREADS: o->threads = (int)cli_int("--threads", optarg, 0, 1024); break;
 		case 'o': o->output = optarg; break;
 		case 'q': o->quiet = 1; break;
 		case OPT_HELP: usage(stdout); goto done;
@@ -1121,6 +1054,18 @@ int main(int argc, char **argv)
 		if (!(r.vocab = ck_vocab_load(o->vocab_from, &r.from_meta, &x_width, &err)))
 			die("%s", err.msg);
 		r.fixed_vocab = 1;
+		/* The ids of a dataset or model came from its tokenizer settings:
+		 * new text is tokenised the same way. */
+		const char *stored = ck_meta_get(&r.from_meta, "tokenizer", NULL);
+		ck_tok_opts from;
+		if (stored) {
+			if (ck_tok_opts_parse(&from, stored, &err) < 0)
+				die("%s: metadata \"tokenizer\": %s", o->vocab_from, err.msg);
+			if (tok_option && !same_tokenizer(&from, &o->tok))
+				die("%s does not match the tokenizer of %s (%s), whose ids --vocab-from "
+				    "gives: leave it out", tok_option, o->vocab_from, stored);
+			o->tok = from;
+		}
 	} else if (!(r.vocab = ck_vocab_new(&err))) {
 		die("%s", err.msg);
 	}
@@ -1201,6 +1146,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": warning: %" PRId64 " of %zu documents cut to %" PRId64
 		        " tokens (the longest has %" PRId64 "; see --maxlen)\n", r.truncated, r.ndocs,
 		        r.L, r.longest);
+	if (r.empty && !o->text && !o->quiet)
+		fprintf(stderr, PROG ": warning: %" PRId64 " of %zu documents have no tokens: rows of "
+		        "length 0, all padding\n", r.empty, r.ndocs);
 	if (!o->quiet && isatty(STDERR_FILENO))
 		fprintf(stderr, PROG ": %zu documents, %" PRId64 " tokens, vocabulary of %zu\n",
 		        r.ndocs, r.tokens, ck_vocab_size(r.vocab));
@@ -1208,7 +1156,5 @@ int main(int argc, char **argv)
 	run_free(&r);
 done:
 	free(cmdline);
-	if (fclose(stdout) != 0)
-		die("write error on standard output: %s", strerror(errno));
-	return 0;
+	return cli_close_stdout(0);
 }

@@ -8,7 +8,7 @@
  *             train.loss_sum, train.correct, train.seen, train.win_loss,
  *             train.win_correct, train.win_seen, train.best,
  *             train.best_epoch, train.bad_epochs  (struct ck_train_state);
- *             and the model file's classes, vocab, normalize, loss.
+ *             and the model file's classes, vocab, tokenizer, normalize, loss.
  * Doubles are written with 17 significant digits, so they read back exactly
  * and a resumed run continues with the very same sums. */
 #include <errno.h>

@@ -12,6 +12,7 @@ extern "C" {
 #endif
 
 #include "cnnkit/base.h" /* errors, dtypes */
+#include "cnnkit/file.h" /* output files replaced atomically */
 #include "cnnkit/tnz.h"  /* the TNZ tensor file format: reader, writer, metadata */
 #include "cnnkit/io.h"   /* NumPy .npy/.npz, IDX, CSV import and export */
 #include "cnnkit/gemm.h" /* SGEMM: reference and optimised */

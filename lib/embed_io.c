@@ -597,20 +597,6 @@ int ck_embed_export_mem(const ck_embed *e, ck_embed_format fmt, char **buf, size
 	return 0;
 }
 
-static int write_fd(int fd, const char *b, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int ck_embed_export(const ck_embed *e, const char *path, ck_embed_format fmt, ck_err *err)
 {
 	int to_stdout = strcmp(path, "-") == 0;
@@ -620,44 +606,7 @@ int ck_embed_export(const ck_embed *e, const char *path, ck_embed_format fmt, ck
 	size_t len;
 	if (ck_embed_export_mem(e, fmt, &buf, &len, err) < 0)
 		return ck_err_prefix(err, "%s", path);
-	struct stat st;
-	int direct = to_stdout || (stat(path, &st) == 0 && !S_ISREG(st.st_mode));
-	int rc = 0;
-	if (direct) {
-		int fd = to_stdout ? 1 : open(path, O_WRONLY | O_TRUNC);
-		if (fd < 0 || write_fd(fd, buf, len) < 0)
-			rc = ck_err_set(err, "%s: %s", to_stdout ? "standard output" : path, strerror(errno));
-		if (fd > 1)
-			close(fd);
-		free(buf);
-		return rc;
-	}
-	/* A temporary beside the destination, renamed into place. */
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	size_t tlen = strlen(path) + 16;
-	char *tmp = malloc(tlen);
-	if (!tmp) {
-		free(buf);
-		return ck_err_set(err, "out of memory");
-	}
-	snprintf(tmp, tlen, "%.*s.%s.tmpXXXXXX", (int)(base - path), path, base);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = ck_err_set(err, "%s: cannot create a temporary file: %s", path, strerror(errno));
-	} else {
-		mode_t mask = umask(022);
-		umask(mask);
-		if (fchmod(fd, 0666 & ~mask) < 0 || write_fd(fd, buf, len) < 0 || fsync(fd) < 0)
-			rc = ck_err_set(err, "%s: write error: %s", path, strerror(errno));
-		if (close(fd) < 0 && rc == 0)
-			rc = ck_err_set(err, "%s: write error: %s", path, strerror(errno));
-		if (rc == 0 && rename(tmp, path) < 0)
-			rc = ck_err_set(err, "%s: %s", path, strerror(errno));
-		if (rc < 0)
-			unlink(tmp);
-	}
-	free(tmp);
+	int rc = ck_outfile_save(path, 0, buf, len, err);
 	free(buf);
-	return rc;
+	return rc < 0 ? ck_err_prefix(err, "%s", to_stdout ? "standard output" : path) : 0;
 }

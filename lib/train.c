@@ -166,6 +166,8 @@ static int load_model(run *r, ck_err *err)
 			return ck_err_prefix(err, "checkpoint %s", c->resume);
 		if (!(r->m = ck_model_from_tnz(&r->resume, err)))
 			return ck_err_prefix(err, "checkpoint %s", c->resume);
+		if (ck_dataset_check_vocab(&r->train, &r->resume.meta, "checkpoint", err) < 0)
+			return ck_err_prefix(err, "%s", c->train ? c->train : "-");
 		return 0;
 	}
 	const ck_dataset *d = &r->train;
@@ -176,15 +178,25 @@ static int load_model(run *r, ck_err *err)
 	if (!r->m)
 		return ck_err_prefix(err, "--arch");
 	ck_model_init(r->m, c->seed);
-	if (c->init) {
+	if (c->init) { /* its weights win over the spec's init= */
 		ck_tnz t = {0};
 		int rc = ck_tnz_load(&t, c->init, r->threads, err);
+		if (rc == 0 && ck_dataset_check_vocab(d, &t.meta, "model", err) < 0)
+			rc = ck_err_prefix(err, "%s", c->train ? c->train : "-");
 		if (rc == 0)
 			rc = ck_model_load_params(r->m, &t, err);
 		ck_tnz_free(&t);
 		if (rc < 0)
 			return ck_err_prefix(err, "--init %s", c->init);
+		return 0;
 	}
+	size_t vlen;
+	const char *vocab = ck_meta_get(&d->file.meta, "vocab", &vlen);
+	ck_embed_init_report rep;
+	if (ck_embed_init_model(r->m, vocab, vlen, r->threads, &rep, err) < 0)
+		return ck_err_prefix(err, "--arch");
+	if (rep.layer >= 0 && r->cb && r->cb->embedding_init)
+		r->cb->embedding_init(&rep, r->cb->ctx);
 	return 0;
 }
 
@@ -204,6 +216,8 @@ static int load_data(run *r, ck_err *err)
 		if (r->valfile.label_kind == CK_LABELS_NONE)
 			return ck_err_set(err, "--val %s: the validation data has no labels (tensor y)",
 			                  c->val);
+		if (ck_dataset_check_vocab(&r->valfile, &r->train.file.meta, "training data", err) < 0)
+			return ck_err_prefix(err, "--val %s", c->val);
 		r->vd = &r->valfile;
 		r->nva = r->valfile.n;
 	}
@@ -264,7 +278,7 @@ static int check_fit(run *r, ck_err *err)
 static int make_info(run *r, ck_err *err)
 {
 	const ck_meta *dm = &r->train.file.meta;
-	static const char *const copied[] = {"classes", "vocab"};
+	static const char *const copied[] = {"classes", "vocab", "tokenizer"};
 	for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
 		size_t len;
 		const char *v = ck_meta_get(dm, copied[i], &len);

@@ -7,6 +7,7 @@
  * whole file. Every output goes through ck_tnz_writer (temporary file, then
  * rename), and every error path after it is opened calls
  * ck_tnz_writer_abort, so a failed run leaves no file behind. */
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 #include <errno.h>
@@ -14,7 +15,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,28 +23,14 @@
 #define SHORT_VALUE 60                            /* metadata shown in full */
 #define KEEP_FILTER (-2)                          /* --shuffle not given */
 
-/* ---- diagnostics ------------------------------------------------------- */
+/* ---- diagnostics (errmsg, die, usage_error: cli/cli.h) ------------------ */
 
 static int quiet;
-
-/* "tnz: ..." on stderr; a format ending in ':' gets strerror(errno). */
-static void warn(const char *fmt, ...)
-{
-	int e = errno;
-	va_list ap;
-	fputs("tnz: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (fmt[0] && fmt[strlen(fmt) - 1] == ':')
-		fprintf(stderr, " %s", strerror(e));
-	fputc('\n', stderr);
-}
 
 /* Reports a library error about what (a path) and returns exit status 1. */
 static int fail(const char *what, const ck_err *err)
 {
-	warn("%s: %s", what, err->msg);
+	errmsg("%s: %s", what, err->msg);
 	return 1;
 }
 
@@ -62,20 +48,16 @@ static const char *out_name(const char *path)
 static void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
-	if (!p) {
-		warn("out of memory (%zu bytes)", n);
-		exit(1);
-	}
+	if (!p)
+		die("out of memory (%zu bytes)", n);
 	return p;
 }
 
 static void *xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
-	if (!p) {
-		warn("out of memory (%zu bytes)", n);
-		exit(1);
-	}
+	if (!p)
+		die("out of memory (%zu bytes)", n);
 	return p;
 }
 
@@ -167,44 +149,33 @@ static void print_synopsis(FILE *f, const struct command *c)
 	}
 }
 
-/* A usage error: message, the command's synopsis, exit 2. */
-static _Noreturn void usage(const char *fmt, ...)
+/* The short usage after a usage error: the command's synopsis, or tnz's. */
+static void short_usage(FILE *f)
 {
-	va_list ap;
-	fputs("tnz: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
 	if (cmd_now) {
-		print_synopsis(stderr, cmd_now);
-		fprintf(stderr, "Try 'tnz %s --help' for more information.\n", cmd_now->name);
+		print_synopsis(f, cmd_now);
+		fprintf(f, "Try 'tnz %s --help' for more information.\n", cmd_now->name);
 	} else {
 		fputs("usage: tnz COMMAND [OPTION...] [ARG...]\n"
 		      "Try 'tnz --help' for more information.\n",
-		      stderr);
+		      f);
 	}
-	exit(2);
 }
 
 /* Range-checked numbers: a whole string, no sign surprises, within bounds. */
 static int64_t parse_int(const char *opt, const char *s, int64_t lo, int64_t hi)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (end == s || *end || errno == ERANGE || v < lo || v > hi)
-		usage("%s: '%s' is not an integer from %" PRId64 " to %" PRId64, opt, s, lo, hi);
+	int64_t v;
+	if (ck_parse_i64(s, lo, hi, &v) < 0)
+		usage_error("%s: '%s' is not an integer from %" PRId64 " to %" PRId64, opt, s, lo, hi);
 	return v;
 }
 
 static double parse_real(const char *opt, const char *s, double lo, double hi)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end || errno == ERANGE || !(v >= lo && v <= hi))
-		usage("%s: '%s' is not a number from %g to %g", opt, s, lo, hi);
+	double v;
+	if (ck_parse_f64(s, lo, hi, &v) < 0)
+		usage_error("%s: '%s' is not a number from %g to %g", opt, s, lo, hi);
 	return v;
 }
 
@@ -217,7 +188,7 @@ static int parse_word(const char *opt, const char *arg, const char *const *words
 	char list[128] = "";
 	for (int i = 0; words[i]; i++)
 		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", words[i]);
-	usage("%s: '%s' is not one of %s", opt, arg, list);
+	usage_error("%s: '%s' is not one of %s", opt, arg, list);
 }
 
 static void apply_opt(struct opts *o, const struct optdef *d, const char *arg)
@@ -230,7 +201,7 @@ static void apply_opt(struct opts *o, const struct optdef *d, const char *arg)
 	switch (d->id) {
 	case OP_OUT:
 		if (o->nout == 2)
-			usage("too many -o options");
+			usage_error("too many -o options");
 		o->out[o->nout++] = arg;
 		break;
 	case OP_LEVEL: o->level = (int)parse_int(opt, arg, 0, 9); break;
@@ -268,12 +239,12 @@ static void apply_opt(struct opts *o, const struct optdef *d, const char *arg)
 		if (!e.del) {
 			const char *eq = strchr(arg, '=');
 			if (!eq)
-				usage("-s: '%s' is not KEY=VALUE", arg);
+				usage_error("-s: '%s' is not KEY=VALUE", arg);
 			klen = (size_t)(eq - arg);
 			e.value = eq + 1;
 		}
 		if (klen == 0 || klen > CK_TNZ_MAX_NAME)
-			usage("%s: a key has 1 to %d bytes", opt, CK_TNZ_MAX_NAME);
+			usage_error("%s: a key has 1 to %d bytes", opt, CK_TNZ_MAX_NAME);
 		e.key = xmalloc(klen + 1);
 		memcpy(e.key, arg, klen);
 		e.key[klen] = '\0';
@@ -287,13 +258,13 @@ static void apply_opt(struct opts *o, const struct optdef *d, const char *arg)
 	case OP_RANGE: {
 		const char *colon = strchr(arg, ':');
 		if (!colon || colon == arg)
-			usage("--range: '%s' is not LO:HI", arg);
+			usage_error("--range: '%s' is not LO:HI", arg);
 		char lo[64];
 		snprintf(lo, sizeof lo, "%.*s", (int)(colon - arg), arg);
 		o->lo = (float)parse_real(opt, lo, -3e38, 3e38);
 		o->hi = (float)parse_real(opt, colon + 1, -3e38, 3e38);
 		if (!(o->lo < o->hi))
-			usage("--range: LO must be below HI in '%s'", arg);
+			usage_error("--range: LO must be below HI in '%s'", arg);
 		break;
 	}
 	case OP_HELP:
@@ -345,8 +316,8 @@ static int parse_opts(const struct command *c, int argc, char **argv, struct opt
 			else
 				snprintf(bad, sizeof bad, "%s", argv[optind - 1]);
 			if (ch == ':')
-				usage("%s needs a value", bad);
-			usage("%s is not an option of 'tnz %s'", bad, c->name);
+				usage_error("%s needs a value", bad);
+			usage_error("%s is not an option of 'tnz %s'", bad, c->name);
 		}
 		const struct optdef *d = NULL;
 		for (size_t i = 0; i < NOPTS && !d; i++)
@@ -706,7 +677,7 @@ static int copy_meta(struct copier *c, const ck_meta *m, const char *path, ck_er
 		if (old && len == e->len && memcmp(old, e->value, len) == 0)
 			continue;
 		if (old && strcmp(e->key, "classes") == 0 && !quiet)
-			warn("%s: warning: \"classes\" differs from an earlier input; using this one",
+			errmsg("%s: warning: \"classes\" differs from an earlier input; using this one",
 			     in_name(path));
 		if (ck_tnz_writer_meta(c->w, e->key, e->value, e->len, err) < 0 ||
 		    ck_meta_set(&c->written, e->key, e->value, e->len, err) < 0)
@@ -853,7 +824,7 @@ static int copy_all(struct copier *c, int argc, char **argv)
 static const char *one_output(const struct opts *o)
 {
 	if (o->nout > 1)
-		usage("one -o only");
+		usage_error("one -o only");
 	return o->nout ? o->out[0] : "-";
 }
 
@@ -877,7 +848,7 @@ static char *read_value_file(const char *path, size_t *len)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	if (!f) {
-		warn("%s:", path);
+		errmsg("%s:", path);
 		return NULL;
 	}
 	size_t cap = 4096, n = 0;
@@ -894,7 +865,7 @@ static char *read_value_file(const char *path, size_t *len)
 	if (f != stdin)
 		fclose(f);
 	if (bad) {
-		warn("%s: read error", path);
+		errmsg("%s: read error", path);
 		free(buf);
 		return NULL;
 	}
@@ -925,7 +896,7 @@ static int meta_show(const struct opts *o, const char *path, const char *key)
 			fwrite(v, 1, len, stdout);
 			putchar('\n');
 		} else {
-			warn("%s: no metadata key \"%s\"", in_name(path), key);
+			errmsg("%s: no metadata key \"%s\"", in_name(path), key);
 			status = 1;
 		}
 	} else {
@@ -942,18 +913,18 @@ static int meta_show(const struct opts *o, const char *path, const char *key)
 static int cmd_meta(const struct opts *o, int argc, char **argv)
 {
 	if (argc < 1 || argc > 2)
-		usage(argc ? "too many operands" : "no FILE");
+		usage_error(argc ? "too many operands" : "no FILE");
 	if (o->nedits == 0) {
 		if (o->nout || o->in_place)
-			usage("-o and -i need -s or -d");
+			usage_error("-o and -i need -s or -d");
 		return meta_show(o, argv[0], argc == 2 ? argv[1] : NULL);
 	}
 	if (argc == 2)
-		usage("KEY and -s/-d do not go together");
+		usage_error("KEY and -s/-d do not go together");
 	if (o->in_place == (o->nout > 0))
-		usage("changing metadata needs either -o OUT or -i");
+		usage_error("changing metadata needs either -o OUT or -i");
 	if (o->in_place && strcmp(argv[0], "-") == 0)
-		usage("-i needs a FILE, not standard input");
+		usage_error("-i needs a FILE, not standard input");
 
 	/* The edits in order: the last one about a key decides. */
 	ck_meta set = {0}, del = {0};
@@ -1009,7 +980,7 @@ static int load_rows(const struct opts *o, const char *path, ck_tnz *t, int64_t 
 		if (!first) {
 			first = x;
 		} else if (x->dims[0] != first->dims[0]) {
-			warn("%s: tensor \"%s\" has %" PRId64 " rows and \"%s\" %" PRId64
+			errmsg("%s: tensor \"%s\" has %" PRId64 " rows and \"%s\" %" PRId64
 			     ": rows must go together",
 			     in_name(path), first->name, first->dims[0], x->name, x->dims[0]);
 			return 1;
@@ -1064,7 +1035,7 @@ fail:
 static int cmd_shuffle(const struct opts *o, int argc, char **argv)
 {
 	if (argc > 1)
-		usage("one FILE only");
+		usage_error("one FILE only");
 	const char *in = argc ? argv[0] : "-", *out = one_output(o);
 	ck_tnz t = {0};
 	int64_t n;
@@ -1174,13 +1145,13 @@ static void choose_first(struct labeled *rows, int64_t n, int64_t take, ck_rng *
 static int cmd_split(const struct opts *o, int argc, char **argv)
 {
 	if (argc > 1)
-		usage("one FILE only");
+		usage_error("one FILE only");
 	if (o->nout != 2)
-		usage("split needs two outputs: -o FIRST -o SECOND");
+		usage_error("split needs two outputs: -o FIRST -o SECOND");
 	if ((o->ratio >= 0) == (o->count >= 0))
-		usage("give one of --ratio F and --count N");
+		usage_error("give one of --ratio F and --count N");
 	if (strcmp(o->out[0], o->out[1]) == 0)
-		usage("the two outputs are the same file");
+		usage_error("the two outputs are the same file");
 	const char *in = argc ? argv[0] : "-";
 	ck_tnz t = {0};
 	int64_t n;
@@ -1188,13 +1159,13 @@ static int cmd_split(const struct opts *o, int argc, char **argv)
 	if (status)
 		goto out;
 	if (n > (int64_t)UINT32_MAX) {
-		warn("%s: %" PRId64 " rows: split handles at most 2^32", in_name(in), n);
+		errmsg("%s: %" PRId64 " rows: split handles at most 2^32", in_name(in), n);
 		status = 1;
 		goto out;
 	}
 	int64_t take = o->count >= 0 ? o->count : llround(o->ratio * (double)n);
 	if (take > n) {
-		warn("%s: --count %" PRId64 " is more than the %" PRId64 " rows", in_name(in), take, n);
+		errmsg("%s: --count %" PRId64 " is more than the %" PRId64 " rows", in_name(in), take, n);
 		status = 1;
 		goto out;
 	}
@@ -1206,7 +1177,7 @@ static int cmd_split(const struct opts *o, int argc, char **argv)
 		ck_err err = {{0}};
 		const ck_tensor *y = ck_tnz_find(&t, o->stratify);
 		if (!y) {
-			warn("%s: no tensor \"%s\" to stratify by", in_name(in), o->stratify);
+			errmsg("%s: no tensor \"%s\" to stratify by", in_name(in), o->stratify);
 			status = 1;
 		} else if (read_labels(y, lab, &err) < 0) {
 			status = fail(in_name(in), &err);
@@ -1219,7 +1190,7 @@ static int cmd_split(const struct opts *o, int argc, char **argv)
 	if (!status) {
 		unsigned char *in_first = calloc((size_t)n + 1, 1);
 		if (!in_first) {
-			warn("out of memory");
+			errmsg("out of memory");
 			exit(1);
 		}
 		ck_rng rng;
@@ -1319,7 +1290,7 @@ static int take_all(ck_tnz *all, ck_tnz *one, const char *path, ck_err *err)
 		const char *old = ck_meta_get(&all->meta, e->key, &len);
 		if (old && strcmp(e->key, "classes") == 0 && (len != e->len || memcmp(old, e->value, len)) &&
 		    !quiet)
-			warn("%s: warning: \"classes\" differs from an earlier input; using this one",
+			errmsg("%s: warning: \"classes\" differs from an earlier input; using this one",
 			     in_name(path));
 		if (ck_meta_set(&all->meta, e->key, e->value, e->len, err) < 0)
 			return -1;
@@ -1415,28 +1386,28 @@ static int import_one(const struct opts *o, const char *path, ck_tnz *one,
 static int cmd_import(const struct opts *o, int argc, char **argv)
 {
 	if (argc == 0)
-		usage("no FILE to import");
+		usage_error("no FILE to import");
 	if (o->name && argc != 1)
-		usage("--name takes a single FILE");
+		usage_error("--name takes a single FILE");
 	int nstdin = 0;
 	for (int i = 0; i < argc; i++)
 		nstdin += strcmp(argv[i], "-") == 0;
 	if (nstdin > 1)
-		usage("standard input can be read once");
+		usage_error("standard input can be read once");
 	const char *out = one_output(o);
 	ck_tnz all = {0};
 	ck_tensor *idx = xmalloc((size_t)argc * sizeof *idx);
 	const char **idx_path = calloc((size_t)argc, sizeof *idx_path);
 	int nidx = 0, status = 0;
 	if (!idx_path) {
-		warn("out of memory");
+		errmsg("out of memory");
 		exit(1);
 	}
 	ck_err err = {{0}};
 	for (int i = 0; i < argc && !status; i++) {
 		ck_tnz one = {0};
 		if (import_one(o, argv[i], &one, idx, &nidx, &err) < 0) {
-			warn("%s", err.msg);
+			errmsg("%s", err.msg);
 			status = 1;
 		} else if (take_all(&all, &one, argv[i], &err) < 0) {
 			status = fail(in_name(argv[i]), &err);
@@ -1450,7 +1421,7 @@ static int cmd_import(const struct opts *o, int argc, char **argv)
 		ck_tnz pair = {0};
 		if (ck_idx_pair(&idx[0], &idx[1], &pair, &err) < 0 ||
 		    take_all(&all, &pair, idx_path[1], &err) < 0) {
-			warn("%s and %s: %s", in_name(idx_path[0]), in_name(idx_path[1]), err.msg);
+			errmsg("%s and %s: %s", in_name(idx_path[0]), in_name(idx_path[1]), err.msg);
 			status = 1;
 		}
 		ck_tnz_free(&pair);
@@ -1484,7 +1455,7 @@ static int cmd_import(const struct opts *o, int argc, char **argv)
 static int cmd_export(const struct opts *o, int argc, char **argv)
 {
 	if (argc > 1)
-		usage("one FILE only");
+		usage_error("one FILE only");
 	const char *in = argc ? argv[0] : "-", *out = one_output(o);
 	ck_io_format f = o->format;
 	if (f == CK_IO_UNKNOWN)
@@ -1494,11 +1465,11 @@ static int cmd_export(const struct opts *o, int argc, char **argv)
 		    : ends_with(out, ".csv") || ends_with(out, ".txt") ? CK_IO_CSV
 		                                                    : CK_IO_UNKNOWN;
 	if (f == CK_IO_UNKNOWN)
-		usage("give -o with .npy, .npz, .csv or .tsv, or -f");
+		usage_error("give -o with .npy, .npz, .csv or .tsv, or -f");
 	if (f == CK_IO_IDX)
-		usage("IDX can be imported, not exported");
+		usage_error("IDX can be imported, not exported");
 	if (f == CK_IO_NPZ && strcmp(out, "-") == 0)
-		usage(".npz needs -o FILE (a zip archive cannot go to a pipe)");
+		usage_error(".npz needs -o FILE (a zip archive cannot go to a pipe)");
 
 	ck_tnz t = {0};
 	ck_err err = {{0}};
@@ -1511,14 +1482,14 @@ static int cmd_export(const struct opts *o, int argc, char **argv)
 	for (size_t i = 0; i < n && !status; i++) {
 		const ck_tensor *x = o->ntensors ? ck_tnz_find(&t, o->tensors[i]) : &t.tensors[i];
 		if (!x) {
-			warn("%s: no tensor \"%s\"", in_name(in), o->tensors[i]);
+			errmsg("%s: no tensor \"%s\"", in_name(in), o->tensors[i]);
 			status = 1;
 		} else {
 			pick.tensors[i] = *x;
 		}
 	}
 	if (!status && f != CK_IO_NPZ && n != 1) {
-		warn("%s: %zu tensors: choose one with -t NAME (or export to .npz)", in_name(in), n);
+		errmsg("%s: %zu tensors: choose one with -t NAME (or export to .npz)", in_name(in), n);
 		status = 1;
 	}
 	if (!status) {
@@ -1530,7 +1501,7 @@ static int cmd_export(const struct opts *o, int argc, char **argv)
 		else
 			rc = ck_csv_write(out, &pick.tensors[0], f == CK_IO_TSV ? '\t' : ',', &err);
 		if (rc < 0) {
-			warn("%s", err.msg);
+			errmsg("%s", err.msg);
 			status = 1;
 		}
 	}
@@ -1549,25 +1520,25 @@ static const ck_tensor *png_tensor(const struct opts *o, const ck_tnz *t, const 
 	const char *name = o->ntensors ? o->tensors[0] : t->count == 1 ? t->tensors[0].name : "x";
 	const ck_tensor *x = ck_tnz_find(t, name);
 	if (!x && !o->ntensors && t->count != 1)
-		warn("%s: %zu tensors and none called \"x\": choose one with -t NAME", in_name(in),
+		errmsg("%s: %zu tensors and none called \"x\": choose one with -t NAME", in_name(in),
 		     t->count);
 	else if (!x)
-		warn("%s: no tensor \"%s\"", in_name(in), name);
+		errmsg("%s: no tensor \"%s\"", in_name(in), name);
 	return x;
 }
 
 static int cmd_png(const struct opts *o, int argc, char **argv)
 {
 	if (argc > 1)
-		usage("one FILE only");
+		usage_error("one FILE only");
 	if (o->ntensors > 1)
-		usage("one -t only");
+		usage_error("one -t only");
 	if (o->nout != 1)
-		usage("give -o OUT.png (- for standard output)");
+		usage_error("give -o OUT.png (- for standard output)");
 	if (o->rows == 0)
-		usage("-n: at least 1 image");
+		usage_error("-n: at least 1 image");
 	if (o->index >= 0 && o->rows > 0)
-		usage("--index shows one image: no -n with it");
+		usage_error("--index shows one image: no -n with it");
 	const char *in = argc ? argv[0] : "-", *out = o->out[0];
 
 	ck_tnz t = {0};
@@ -1580,23 +1551,23 @@ static int cmd_png(const struct opts *o, int argc, char **argv)
 	if (x)
 		ck_tensor_shape_str(x, shape, sizeof shape);
 	if (x && (x->rank != 4 || (x->dims[1] != 1 && x->dims[1] != 3))) {
-		warn("%s: tensor \"%s\" has shape %s, not (N, C, H, W) with C 1 or 3", in_name(in),
+		errmsg("%s: tensor \"%s\" has shape %s, not (N, C, H, W) with C 1 or 3", in_name(in),
 		     x->name, shape);
 		status = 1;
 	} else if (x && x->dtype != CK_DTYPE_U8 && x->dtype != CK_DTYPE_F32) {
-		warn("%s: tensor \"%s\" is %s, not u8 or f32", in_name(in), x->name,
+		errmsg("%s: tensor \"%s\" is %s, not u8 or f32", in_name(in), x->name,
 		     ck_dtype_name(x->dtype));
 		status = 1;
 	} else if (x && o->index >= x->dims[0]) {
-		warn("%s: --index %" PRId64 ": tensor \"%s\" has %" PRId64 " images", in_name(in),
+		errmsg("%s: --index %" PRId64 ": tensor \"%s\" has %" PRId64 " images", in_name(in),
 		     o->index, x->name, x->dims[0]);
 		status = 1;
 	} else if (x && x->dims[0] == 0) {
-		warn("%s: tensor \"%s\" has no images", in_name(in), x->name);
+		errmsg("%s: tensor \"%s\" has no images", in_name(in), x->name);
 		status = 1;
 	}
 	if (!status && x->dtype == CK_DTYPE_U8 && o->lo != o->hi && !quiet)
-		warn("--range applies to f32 tensors; u8 values are shown as they are");
+		errmsg("--range applies to f32 tensors; u8 values are shown as they are");
 	if (!status) {
 		const unsigned char *data = x->data;
 		int64_t n = o->rows > 0 ? o->rows : PNG_IMAGES;
@@ -1763,31 +1734,20 @@ static void main_help(FILE *f)
 	      f);
 }
 
-/* Closes standard output and reports a failed write (full disk, closed pipe),
- * unless the command already failed and said why: one message per failure. */
-static int close_stdout(int status)
-{
-	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
-		if (status == 0)
-			warn("write error on standard output:");
-		return 1;
-	}
-	return status;
-}
-
 int main(int argc, char **argv)
 {
 	/* A closed pipe is a write error with a message and exit 1, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
+	cli_init("tnz", short_usage);
 	if (argc < 2)
-		usage("no command");
+		usage_error("no command");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		main_help(stdout);
-		return close_stdout(0);
+		return cli_close_stdout(0);
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		print_version();
-		return close_stdout(0);
+		return cli_close_stdout(0);
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(argv[1], commands[i].name) != 0)
@@ -1805,7 +1765,7 @@ int main(int argc, char **argv)
 		free(o.edits);
 		free(o.tensors);
 		free(typed_command);
-		return close_stdout(status);
+		return cli_close_stdout(status);
 	}
-	usage("'%s' is not a command", argv[1]);
+	usage_error("'%s' is not a command", argv[1]);
 }

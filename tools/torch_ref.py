@@ -20,6 +20,14 @@ committed. Each file is a small TNZ:
   optim_*.tnz   a model file plus x, labels, metadata optim, lr, momentum,
                 weight_decay, steps; after.<param>: the parameters after that
                 many steps of CCE (mean) with torch.optim.
+  textcnn_*.tnz a Kim CNN model file ending in one sigmoid output, plus
+                  x (n,T) i32 ids, lengths (n) i32 (rows of length 0 and
+                  rows shorter than a filter among them), y (n) i32 0/1,
+                  out (n,1)     the logits with dropout off (evaluation),
+                  prob (n,1)    their sigmoid,
+                  loss (1) f64  the mean BCE of the logits against y,
+                  grad.<param>  its gradient w.r.t. every parameter,
+                computed with dropout off (its rate stands in the spec).
 
 A model's forward returns logits: a final softmax or sigmoid (a layer or the
 word on the last layer) is left to predict, so no case ends with one.
@@ -168,6 +176,16 @@ class Embedding:
         return F.embedding(x, self.w, padding_idx=0)
 
 
+class Dropout:
+    """Off: the evaluation-mode identity (its masks are cnnkit's own)."""
+
+    def __init__(self, p):
+        self.spec, self.params = f"dropout {p}", []
+
+    def forward(self, x, ctx):
+        return x
+
+
 class BatchNorm:
     def __init__(self, c):
         self.spec = "batchnorm"
@@ -296,6 +314,39 @@ def model_case(outdir, name, layers, input_shape, n, vocab=0, lengths=None, seed
     save(os.path.join(outdir, f"layer_{name}.tnz"), tensors, meta)
 
 
+def textcnn_case(outdir, name, vocab, dim, filters, widths, T, lengths, seed):
+    """Embedding, conv1d of several widths, global max pooling over the real
+    steps, dropout (off), one sigmoid output; BCE against labels 0/1."""
+    torch.manual_seed(seed)
+    n = len(lengths)
+    layers = [Embedding(vocab, dim), Conv1d(dim, filters, widths, act="relu"),
+              GlobalPool("globalmaxpool"), Dropout(0.5), Dense(filters * len(widths), 1)]
+    arch = "; ".join(l.spec for l in layers) + " sigmoid"
+    x = torch.randint(1, vocab, (n, T), dtype=torch.int64)
+    for i, L in enumerate(lengths):
+        x[i, L:] = 0
+    y = torch.tensor([i % 2 for i in range(n)], dtype=torch.int64)
+    ctx = {"lengths": torch.tensor(lengths)}
+    out = x
+    for l in layers:
+        out = l.forward(out, ctx)
+    loss = F.binary_cross_entropy_with_logits(out[:, 0], y.float())
+    loss.backward()
+    tensors = {}
+    for i, l in enumerate(layers):
+        for sfx, t, to_ck in l.params:
+            key = f"{i}.{kind_word(l)}.{sfx}"
+            tensors[key] = np32(t if to_ck is None else to_ck(t))
+            tensors["grad." + key] = np32(t.grad if to_ck is None else to_ck(t.grad))
+    tensors.update({"x": x.numpy().astype(np.int32), "lengths": np.array(lengths, np.int32),
+                    "y": y.numpy().astype(np.int32), "out": np32(out),
+                    "prob": np32(torch.sigmoid(out)), "loss": np.array([loss.item()])})
+    meta = {"arch": arch, "input_shape": str(T), "input_kind": "tokens",
+            "vocab_size": str(vocab), "loss": "bce",
+            "created_by": "tools/torch_ref.py (torch %s)" % torch.__version__}
+    save(os.path.join(outdir, f"textcnn_{name}.tnz"), tensors, meta)
+
+
 def loss_cases(outdir):
     torch.manual_seed(100)
     N, K = 4, 5
@@ -400,6 +451,8 @@ def main():
     model_case(outdir, "text", lambda: [Embedding(12, 4), Conv1d(4, 3, [2, 3, 4], act="relu"),
                                         GlobalPool("globalmaxpool"), Dense(9, 2)],
                (8,), 3, vocab=12, lengths=[5, 8, 2], seed=51)
+    textcnn_case(outdir, "bce", vocab=15, dim=6, filters=4, widths=[3, 4, 5], T=9,
+                 lengths=[0, 2, 5, 9, 7, 4], seed=52)
     loss_cases(outdir)
     optim_case(outdir, "sgd", 0.1, weight_decay=0.01)
     optim_case(outdir, "momentum", 0.1, momentum=0.9, weight_decay=0.01)

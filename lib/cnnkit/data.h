@@ -101,6 +101,20 @@ const char *ck_dataset_class_name(const ck_dataset *d, int64_t k);
  * last classes). A model with one sigmoid output takes 2 classes (ids 0, 1). */
 int ck_dataset_check_model(const ck_dataset *d, const ck_model *m, ck_err *err);
 
+/* Checks that the token ids of d mean what they meant to the model, or to
+ * the training data: compares d's `vocab` metadata with ref's (a model
+ * file's or another dataset's metadata), token by token. ck_dataset_check_model
+ * compares sizes only, and two vocabularies of the same size (tokenize run
+ * on two different files) give ids with nothing in common. Returns 0 when
+ * both are the same, 1 when d has no `vocab` (the ids cannot be checked but
+ * are below the size ck_dataset_check_model checks: the caller may accept
+ * them, with a warning), 2 when ref has none; -1 with err when they differ,
+ * the message naming ref as ref_name ("model", "training data"):
+ *   "the vocabulary differs from the model's: id 57 is \"great\" here, \"good\" in the model"
+ *   "the vocabulary has 3661 tokens, the model's 3377" (lib/dataset_vocab.c) */
+int ck_dataset_check_vocab(const ck_dataset *d, const ck_meta *ref, const char *ref_name,
+                           ck_err *err);
+
 /* Splits [0, n) into training and validation index arrays, both sorted
  * ascending, malloc'ed (free them). nval = round(n * val_fraction); with
  * stratify and class labels every class c gives floor or ceil of

@@ -1,6 +1,7 @@
 /* cnnkit/embed.h: word vectors: the embeddings file, word2vec training
  * (skip-gram and CBOW with negative sampling), the word2vec, GloVe and
- * fastText exchange formats, and nearest-word queries.
+ * fastText exchange formats, nearest-word queries, and the vectors as the
+ * initial weight of a model's embedding layer.
  *
  * The embeddings file (DESIGN.md) holds `vectors` (V,D) f32, `counts` (V)
  * i64 and metadata `vocab`, one word a line in row order. Rows 0 and 1 are
@@ -18,6 +19,7 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "model.h"
 #include "text.h"
 #include "tnz.h"
 
@@ -170,6 +172,35 @@ typedef enum ck_embed_pool {
  * any gets zeros. Threads split n. */
 void ck_embed_apply(float *out, const int32_t *ids, const int32_t *lengths, const int32_t *map,
                     const float *vectors, int64_t N, int L, int D, ck_embed_pool pool);
+
+/* ---- initialising a model's embedding layer (lib/embedding_init.c) ---------- */
+
+/* Copies into weight (V,D), the table of an embedding layer over a token
+ * vocabulary (vocab: its `vocab` metadata, V lines, line i the token of id
+ * i), the vector of e of every word e holds, matched by bytes
+ * (ck_embed_vocab_map), never by id. Rows of words e lacks keep their values
+ * (the layer's random init), and so does row 1, "<unk>", which is not a
+ * word; row 0, padding, is set to zero. Returns the number of rows copied,
+ * or -1 when D is not e->D or vocab has not V lines. */
+int64_t ck_embed_init_rows(float *weight, int64_t V, int D, const ck_embed *e, const char *vocab,
+                           size_t len, ck_err *err);
+
+typedef struct ck_embed_init_report {
+	int layer;        /* the embedding layer with init= (from 0); -1: none */
+	const char *path; /* its init= file as the spec gives it (owned by the model) */
+	int64_t found;    /* words whose vector was copied */
+	int64_t words;    /* words in the vocabulary: V - 2 ("<pad>", "<unk>" left out) */
+} ck_embed_init_report;
+
+/* The `init=FILE` of m's embedding layer: loads FILE (an embeddings file as
+ * `embed train` and `embed import` write it; a relative path is relative to
+ * the working directory) and copies its vectors into the layer's weight with
+ * ck_embed_init_rows. vocab[0..len) is the training data's `vocab` metadata
+ * (NULL when it has none: an error when there is an init=). Without init=
+ * nothing changes and report->layer is -1. Messages name the layer:
+ *   layer 1 "embedding 64 init=v.tnz": v.tnz: vectors of dimension 50, the layer's is 64 */
+int ck_embed_init_model(ck_model *m, const char *vocab, size_t len, int threads,
+                        ck_embed_init_report *report, ck_err *err);
 
 /* ---- word2vec training ------------------------------------------------------- */
 

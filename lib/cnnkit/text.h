@@ -1,6 +1,7 @@
 /* cnnkit/text.h: UTF-8 decoding, Unicode character classes, the tokenizer
- * and vocabularies (lib/utf8.c, lib/unicode_tables.c, lib/tokenizer.c,
- * lib/vocab.c).
+ * and its settings, vocabularies and rows of token ids (lib/utf8.c,
+ * lib/unicode_tables.c, lib/tokenizer.c, lib/tokenizer_meta.c, lib/vocab.c,
+ * lib/tokenize_row.c).
  *
  * The rules, once (man/tokenize.1 says the same for users; the Python
  * reference tests/python/tokenize_ref.py implements them independently):
@@ -115,6 +116,25 @@ typedef int (*ck_tok_emit)(const char *tok, size_t len, void *ctx);
 int64_t ck_tokenize(const ck_tok_opts *opts, const char *text, size_t len, ck_tok_emit emit,
                     void *ctx, size_t *invalid, ck_err *err);
 
+/* ---- tokenizer settings as metadata (lib/tokenizer_meta.c) ---------------
+ *
+ * Datasets written by tokenize, and the models trained on them, carry the
+ * settings their ids came from as metadata `tokenizer`, words separated by
+ * one space:
+ *   mode=word punct=0 lower=1 strip_accents=0 unicode=14.0.0
+ * so that new text can be tokenised the same way (tokenize --vocab-from,
+ * cnn-eval --text). */
+
+#define CK_TOK_META_MAX 128 /* bytes of the text, NUL included */
+
+/* Writes the settings into buf (cap >= CK_TOK_META_MAX); returns the length. */
+int ck_tok_opts_format(const ck_tok_opts *o, char *buf, size_t cap);
+/* Reads settings written by ck_tok_opts_format into *o: every key must be
+ * known and every value valid ("tokenizer setting \"mode=x\": expected word
+ * or char"); keys left out keep CK_TOK_OPTS_DEFAULT; `unicode` (the version
+ * of the tables that wrote it) is read and ignored. */
+int ck_tok_opts_parse(ck_tok_opts *o, const char *text, ck_err *err);
+
 /* ---- vocabularies (lib/vocab.c) ------------------------------------------
  *
  * A hash table from token (bytes) to id and count; ids are dense, from 0, in
@@ -176,5 +196,15 @@ int ck_vocab_write_txt(const ck_vocab *v, const char *path, ck_err *err);
  * `input_shape`. x_width (if not NULL) receives dims[1] of a rank-2 tensor
  * `x` in the file, else 0. */
 ck_vocab *ck_vocab_load(const char *path, ck_meta *meta, int64_t *x_width, ck_err *err);
+
+/* ---- one document to a row of ids (lib/tokenize_row.c) -------------------- */
+
+/* Tokenises text[0..len) as ck_tokenize does and writes the ids of its first
+ * L tokens in vocabulary v (CK_VOCAB_UNK for a token not in v) to row, then
+ * CK_VOCAB_PAD up to L: the row tokenize would write. Returns the number of
+ * tokens of the whole text (more than L when the row was cut), or -1 when
+ * memory ran out. *invalid as for ck_tokenize. */
+int64_t ck_tokenize_row(const ck_tok_opts *opts, const ck_vocab *v, const char *text, size_t len,
+                        int32_t *row, int64_t L, size_t *invalid, ck_err *err);
 
 #endif

@@ -35,6 +35,7 @@
 
 #include "base.h"
 #include "data.h"
+#include "embed.h"
 #include "learn.h"
 
 /* ---- Configuration (lib/train_config.c) -------------------------------- */
@@ -161,6 +162,10 @@ typedef struct ck_train_callbacks {
 	/* Once, when the run starts: examples, loss, what was resumed. May be NULL. */
 	void (*start)(const char *what, void *ctx);
 	void *ctx;
+	/* Once, before start, when the embedding layer's init= file has been
+	 * read (a new run; --init and --resume keep their stored weights):
+	 * how many words it held. May be NULL. */
+	void (*embedding_init)(const ck_embed_init_report *r, void *ctx);
 } ck_train_callbacks;
 
 typedef struct ck_train_result {

@@ -261,6 +261,22 @@ zèbre                    1         0         1'
 	[[ "$output" == "cnn-eval: standard input: "* ]]
 }
 
+@test "--text: a usage error without --predict or with DATA; a model of f32 values is refused" {
+	run cnn-eval --help
+	[[ "$output" == *"--text FILE"*"--vocab-from MODEL"* ]]
+	run cnn-eval -m model-3way.tnz --text -
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "cnn-eval: --text goes with --predict" ]
+	run cnn-eval -m model-3way.tnz --predict --text - data-3way.tnz
+	[ "$status" -eq 2 ]
+	run cnn-eval -m model-3way.tnz --predict --text
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "cnn-eval: option --text needs a value" ]
+	run sh -c 'echo good | cnn-eval -m model-3way.tnz --predict --text -'
+	[ "$status" -eq 1 ]
+	[ "$output" = "cnn-eval: model-3way.tnz: --text needs a model of token ids (this one takes f32 values)" ]
+}
+
 @test "--top-k beyond the classes, or on a binary model" {
 	run cnn-eval -m model-3way.tnz --top-k 4 data-3way.tnz
 	[ "$status" -eq 1 ]

@@ -190,8 +190,10 @@ make_corpus() {
 
 @test "the output does not depend on the thread count" {
 	make_corpus corpus.txt
-	tokenize --label-field 1 --min-count 3 --threads 1 -o one.tnz corpus.txt
-	tokenize --label-field 1 --min-count 3 --threads 2 -o two.tnz corpus.txt
+	# Field 1 is the label: a line without a tab would have none (an error).
+	awk '!/\t/ { $0 = "none\t" $0 } 1' corpus.txt >labelled.txt
+	tokenize --label-field 1 --min-count 3 --threads 1 -o one.tnz labelled.txt
+	tokenize --label-field 1 --min-count 3 --threads 2 -o two.tnz labelled.txt
 	show one.tnz >one.txt
 	show two.tnz >two.txt
 	cmp one.txt two.txt
@@ -267,6 +269,62 @@ PY
 	[ "${lines[1]}" = "lengths int32 [2] 3 1" ]
 	[ "${lines[2]}" = "y int32 [2] 1 0" ]
 	[[ "$output" == *"classes neg|pos|"* ]]
+}
+
+@test "--vocab-from a file with tokenizer settings tokenises as it did" {
+	printf 'pos\tBoa\nneg\truim!\n' >c.tsv
+	tokenize -q --char --no-lower --label-field 1 -o char.tnz c.tsv
+	# No option: the file's settings (characters, case kept).
+	printf 'neg\tBar\n' >new.tsv
+	tokenize -q --label-field 1 --vocab-from char.tnz -o new.tnz new.tsv
+	[ "$(tnz meta new.tnz tokenizer)" = "$(tnz meta char.tnz tokenizer)" ]
+	run tokenize --text --label-field 1 --vocab-from char.tnz new.tsv
+	[ "$output" = "$(printf 'neg\tB a r')" ]
+	# The same options again are fine; another one is refused.
+	tokenize -q --char --no-lower --label-field 1 --vocab-from char.tnz -o new.tnz new.tsv
+	run tokenize --label-field 1 --vocab-from char.tnz --strip-accents -o bad.tnz new.tsv
+	[ "$status" -eq 1 ]
+	[[ "$output" == "tokenize: --strip-accents does not match the tokenizer of char.tnz (mode=char punct=0 lower=0 strip_accents=0 unicode="*"), whose ids --vocab-from gives: leave it out" ]]
+	[ ! -e bad.tnz ]
+	tnz meta -s tokenizer=mode=bytes -o odd.tnz char.tnz
+	run tokenize --vocab-from odd.tnz -o bad.tnz new.tsv
+	[ "$status" -eq 1 ]
+	[ "$output" = 'tokenize: odd.tnz: metadata "tokenizer": tokenizer setting "mode=bytes": expected word or char' ]
+	# A vocab.txt has no settings: the options given are used.
+	tokenize -q --vocab-out v.txt -o /dev/null c.tsv
+	run tokenize --text --char --vocab-from v.txt new.tsv
+	[ "$output" = "<unk> <unk> <unk> <unk> <unk> <unk>" ]
+}
+
+@test "bad input: a line without its label, an empty document, a document past --maxlen" {
+	printf 'pos\tgood film\ngreat phone\n' >nolabel.tsv
+	run tokenize --label-field 1 -o out.tnz nolabel.tsv
+	[ "$status" -eq 1 ]
+	[ "$output" = "tokenize: nolabel.tsv: line 2: no tab: expected a label and a text, tab-separated" ]
+	printf 'pos\tgood\n\n' >blank.tsv
+	run tokenize --label-field 1 --text blank.tsv
+	[ "$status" -eq 1 ]
+	[ "$output" = "tokenize: blank.tsv: line 2: empty line: expected a label and a text, tab-separated" ]
+	# --text-field names the text: a line without it is the error.
+	run tokenize --label-field 1 --text-field 2 -o out.tnz nolabel.tsv
+	[ "$status" -eq 1 ]
+	[ "$output" = "tokenize: nolabel.tsv: line 2: no text: fewer than 2 tab-separated fields" ]
+	[ ! -e out.tnz ]
+	# A label and no words: kept as a row of length 0, counted.
+	printf 'pos\tgood film\nneg\t\nneg\t...\n' >empty.tsv
+	run tokenize --label-field 1 -o out.tnz empty.tsv
+	[ "$status" -eq 0 ]
+	[ "$output" = "tokenize: warning: 2 of 3 documents have no tokens: rows of length 0, all padding" ]
+	run show out.tnz
+	[ "${lines[1]}" = "lengths int32 [3] 2 0 0" ]
+	run tokenize -q --label-field 1 -o out.tnz empty.tsv
+	[ -z "$output" ]
+	# Past --maxlen: cut, counted.
+	printf 'a b c d e f g\na b\nc d e f g\n' >long.txt
+	run tokenize --maxlen 4 -o out.tnz long.txt
+	[ "$output" = "tokenize: warning: 2 of 3 documents cut to 4 tokens (the longest has 7; see --maxlen)" ]
+	run show out.tnz
+	[ "${lines[1]}" = "lengths int32 [3] 4 2 4" ]
 }
 
 @test "standard input, several files, -o -" {

@@ -470,6 +470,76 @@ static void test_vocab_load_tnz(void)
 	ck_tnz_free(&t);
 }
 
+static void test_tok_opts_meta(void)
+{
+	ck_err err;
+	char buf[CK_TOK_META_MAX];
+	ck_tok_opts o = CK_TOK_OPTS_DEFAULT, back;
+	ck_tok_opts_format(&o, buf, sizeof buf);
+	char want[CK_TOK_META_MAX];
+	snprintf(want, sizeof want, "mode=word punct=0 lower=1 strip_accents=0 unicode=%s",
+	         ck_unicode_version());
+	CHECK(strcmp(buf, want) == 0, "%s", buf);
+	/* Every combination reads back. */
+	for (int bits = 0; bits < 16; bits++) {
+		o = (ck_tok_opts){bits & 1 ? CK_TOK_CHAR : CK_TOK_WORD, bits >> 1 & 1, bits >> 2 & 1,
+		                  bits >> 3 & 1};
+		ck_tok_opts_format(&o, buf, sizeof buf);
+		memset(&back, 0x55, sizeof back);
+		CHECK(ck_tok_opts_parse(&back, buf, &err) == 0, "%s: %s", buf, err.msg);
+		CHECK(back.mode == o.mode && back.punct == o.punct && back.lower == o.lower &&
+		      back.strip_accents == o.strip_accents, "%s", buf);
+	}
+	/* Keys left out keep the defaults; the unicode version is not checked. */
+	CHECK(ck_tok_opts_parse(&back, "  mode=char  unicode=99.0 ", &err) == 0, "%s", err.msg);
+	CHECK(back.mode == CK_TOK_CHAR && back.lower == 1 && back.punct == 0, "defaults");
+	CHECK(ck_tok_opts_parse(&back, "", &err) == 0 && back.mode == CK_TOK_WORD, "empty");
+	static const struct { const char *text, *msg; } bad[] = {
+		{"mode=chars", "tokenizer setting \"mode=chars\": expected word or char"},
+		{"lower=yes", "tokenizer setting \"lower=yes\": expected 0 or 1"},
+		{"punct=", "tokenizer setting \"punct=\": expected 0 or 1"},
+		{"stem=1", "unknown tokenizer setting \"stem\""},
+		{"mode", "tokenizer setting \"mode\": expected KEY=VALUE"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		o = CK_TOK_OPTS_DEFAULT;
+		back = (ck_tok_opts){CK_TOK_CHAR, 1, 0, 1};
+		CHECK(ck_tok_opts_parse(&back, bad[i].text, &err) < 0 && strcmp(err.msg, bad[i].msg) == 0,
+		      "%s: %s", bad[i].text, err.msg);
+		CHECK(back.mode == CK_TOK_CHAR && back.punct == 1, "%s: *o unchanged", bad[i].text);
+	}
+}
+
+static void test_tokenize_row(void)
+{
+	ck_err err;
+	const char *meta = "<pad>\n<unk>\nbom\nfilme\nação\n";
+	ck_vocab *v = ck_vocab_parse(meta, strlen(meta), &err);
+	CHECK(v != NULL, "%s", err.msg);
+	ck_tok_opts o = CK_TOK_OPTS_DEFAULT;
+	int32_t row[5];
+	const char *text = "Bom FILME, muito bom! AÇÃO filme";
+	int64_t n = ck_tokenize_row(&o, v, text, strlen(text), row, 5, NULL, &err);
+	CHECK(n == 6, "6 tokens, got %lld", (long long)n);
+	int32_t want[5] = {2, 3, 1, 2, 4}; /* cut at 5: the last "filme" is left out */
+	CHECK(memcmp(row, want, sizeof row) == 0, "ids %d %d %d %d %d", row[0], row[1], row[2],
+	      row[3], row[4]);
+	memset(row, 0x55, sizeof row);
+	n = ck_tokenize_row(&o, v, "filme", 5, row, 5, NULL, &err);
+	CHECK(n == 1 && row[0] == 3 && row[1] == 0 && row[4] == 0, "padded");
+	memset(row, 0x55, sizeof row);
+	n = ck_tokenize_row(&o, v, "", 0, row, 5, NULL, &err);
+	CHECK(n == 0 && row[0] == 0 && row[4] == 0, "an empty line is all padding");
+	n = ck_tokenize_row(&o, v, "!!! ...", 7, row, 5, NULL, &err);
+	CHECK(n == 0 && row[0] == 0, "punctuation only: no tokens");
+	/* Invalid UTF-8 is counted; characters mode. */
+	size_t invalid = 0;
+	o.mode = CK_TOK_CHAR;
+	n = ck_tokenize_row(&o, v, "b\xffo", 3, row, 5, &invalid, &err);
+	CHECK(n == 3 && invalid == 1 && row[0] == 1 && row[3] == 0, "char mode, %lld", (long long)n);
+	ck_vocab_free(v);
+}
+
 int main(void)
 {
 	RUN(test_utf8_decode);
@@ -485,5 +555,7 @@ int main(void)
 	RUN(test_vocab_finalize);
 	RUN(test_vocab_parse);
 	RUN(test_vocab_load_tnz);
+	RUN(test_tok_opts_meta);
+	RUN(test_tokenize_row);
 	return check_summary();
 }

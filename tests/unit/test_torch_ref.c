@@ -4,7 +4,8 @@
  * (PyTorch 1.13; see its docstring for their contents): each layer kind alone
  * and a few networks (outputs of a training-mode forward, gradients w.r.t.
  * the input and every parameter, batchnorm running statistics), the three
- * losses, and three steps of each optimiser on a small model. Every tensor
+ * losses, three steps of each optimiser on a small model, and a text CNN
+ * with lengths trained with BCE on one sigmoid output. Every tensor
  * must agree with PyTorch's to a relative error below 1e-4, measured against
  * the largest magnitude of the reference:
  *     max |got - want| <= 1e-4 * max(max |want|, 1e-3). */
@@ -200,6 +201,83 @@ static void check_optim_file(const char *name)
 	ck_tnz_free(&t);
 }
 
+/* "dropout P" -> "dropout 0" in spec (malloc'ed): the same layers and
+ * parameter names, with dropout off in a training-mode forward. */
+static char *dropout_off(const char *spec)
+{
+	char *s = malloc(strlen(spec) + 1), *o = s;
+	for (const char *p = spec; *p;) {
+		if (strncmp(p, "dropout ", 8) == 0) {
+			o += sprintf(o, "dropout 0");
+			p += 8;
+			while (*p && *p != ';')
+				p++;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return s;
+}
+
+/* A text CNN with one sigmoid output (tools/torch_ref.py textcnn_case):
+ * evaluation-mode logits and probabilities with the file's dropout rate,
+ * then BCE and its gradients from a training-mode pass with dropout off. */
+static void check_textcnn_file(const char *name)
+{
+	ck_tnz t = {0};
+	ck_err err;
+	if (load(name, &t) < 0)
+		return;
+	const ck_tensor *x = ck_tnz_find(&t, "x"), *lengths = ck_tnz_find(&t, "lengths");
+	const ck_tensor *y = ck_tnz_find(&t, "y"), *loss = ck_tnz_find(&t, "loss");
+	ck_model *m = ck_model_from_tnz(&t, &err);
+	CHECK(m && x && lengths && y && loss, "%s: %s", name, m ? "incomplete" : err.msg);
+	if (!m || !x || !lengths || !y || !loss) {
+		ck_model_free(m);
+		ck_tnz_free(&t);
+		return;
+	}
+	int n = (int)x->dims[0];
+	CHECK(ck_model_final_act(m) == CK_ARCH_ACT_SIGMOID && ck_model_output_size(m) == 1,
+	      "%s: one sigmoid output", name);
+	CHECK(ck_model_plan(m, n, 2, &err) == 0, "%s", err.msg);
+	compare(name, "out", ck_model_forward(m, x->data, lengths->data, n, 0, 0),
+	        ck_tnz_find(&t, "out"), n);
+	compare(name, "prob", ck_model_predict(m, x->data, lengths->data, n),
+	        ck_tnz_find(&t, "prob"), n);
+
+	char *spec = dropout_off(ck_meta_get(&t.meta, "arch", NULL));
+	ck_model *m0 = ck_model_create(spec, x->dims + 1, 1, ck_model_arch(m)->vocab_size, &err);
+	CHECK(m0 && ck_model_load_params(m0, &t, &err) == 0 && ck_model_plan(m0, n, 2, &err) == 0,
+	      "%s: %s: %s", name, spec, err.msg);
+	free(spec);
+	if (m0) {
+		float *target = malloc((size_t)n * sizeof *target), *dlogits = malloc((size_t)n * 4);
+		for (int i = 0; i < n; i++)
+			target[i] = (float)((const int32_t *)y->data)[i];
+		const float *logits = ck_model_forward(m0, x->data, lengths->data, n, 1, 12345);
+		double got = ck_bce_logits_forward(logits, target, n, 1);
+		double want = *(const double *)loss->data;
+		CHECK(fabs(got - want) <= RTOL * fmax(fabs(want), 1e-3), "%s: loss %.9g, torch %.9g",
+		      name, got, want);
+		ck_bce_logits_backward(dlogits, logits, target, n, 1);
+		ck_model_zero_grad(m0);
+		ck_model_backward(m0, dlogits, n);
+		const ck_arch *a = ck_model_arch(m0);
+		for (int i = 0; i < a->nparams; i++) {
+			char key[80];
+			snprintf(key, sizeof key, "grad.%s", a->params[i].name);
+			compare(name, key, ck_model_grad(m0, i), ck_tnz_find(&t, key), a->params[i].count);
+		}
+		free(target);
+		free(dlogits);
+	}
+	ck_model_free(m0);
+	ck_model_free(m);
+	ck_tnz_free(&t);
+}
+
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -246,6 +324,13 @@ static void test_optimisers(void)
 	CHECK(files_seen - before == 5, "%d optimiser files", files_seen - before);
 }
 
+static void test_text_cnns(void)
+{
+	int before = files_seen;
+	each_file("textcnn_", check_textcnn_file);
+	CHECK(files_seen - before >= 1, "%d text CNN files", files_seen - before);
+}
+
 int main(void)
 {
 	DIR *d = opendir(DIR_PATH);
@@ -257,5 +342,6 @@ int main(void)
 	RUN(test_layers);
 	RUN(test_losses);
 	RUN(test_optimisers);
+	RUN(test_text_cnns);
 	return check_summary();
 }
