@@ -245,6 +245,62 @@ static void test_round_trip_options(void)
 	ck_tnz_free(&z);
 }
 
+/* Level 1 is cnnkit's own run-length deflate encoder; zlib's inflate in the
+ * reader checks every stream it makes (codes complete, lengths, Adler-32).
+ * Data that exercise it: random bytes (stored blocks), zeros, runs of every
+ * length around 3 and 258 and across the 65535-byte blocks, a frequency
+ * spread that needs codes cut to 15 bits, and tiny chunks. */
+static void test_level1_encoder(void)
+{
+	ck_err e = {{0}};
+	enum { N = 300000 };
+	unsigned char *d = malloc(N);
+	for (int pattern = 0; pattern < 6; pattern++) {
+		for (size_t i = 0; i < N;) {
+			if (pattern == 0) { /* random */
+				d[i++] = (unsigned char)rnd();
+			} else if (pattern == 1) { /* zeros */
+				d[i++] = 0;
+			} else if (pattern == 2) { /* runs of 1..300 of a few values */
+				size_t run = rnd() % 300 + 1;
+				unsigned char v = (unsigned char)(rnd() % 4);
+				for (size_t j = 0; j < run && i < N; j++)
+					d[i++] = v;
+			} else if (pattern == 3) { /* byte b about 2^-b of the time */
+				int b = 0;
+				while (b < 40 && rnd() % 2)
+					b++;
+				d[i++] = (unsigned char)(b * 5);
+			} else if (pattern == 4) { /* mostly zeros, rare values */
+				d[i++] = rnd() % 50 ? 0 : (unsigned char)rnd();
+			} else { /* runs just under and over the lengths that change code */
+				static const size_t lens[] = {1, 2, 3, 4, 10, 11, 257, 258, 259, 260, 516, 517};
+				size_t run = lens[rnd() % 12];
+				unsigned char v = (unsigned char)rnd();
+				for (size_t j = 0; j < run && i < N; j++)
+					d[i++] = v;
+			}
+		}
+		size_t chunks[] = {1, 5, 37, 65534, 65535, 65536, 131071, 200000, 0};
+		for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+			ck_tnz z = {0};
+			int64_t n = chunks[c] && chunks[c] < 100 ? 2000 : N; /* tiny chunks: less data */
+			ck_tensor *t = ck_tnz_add(&z, "d", CK_DTYPE_U8, 1, &n, NULL, &e);
+			memcpy(t->data, d, (size_t)n);
+			char what[64];
+			snprintf(what, sizeof what, "level 1: pattern %d, chunk %zu", pattern, chunks[c]);
+			size_t bytes = round_trip(&z, &(ck_tnz_opts){1, 0, 1 + (int)(c % 3), chunks[c]},
+			                          1 + (int)(c % 2), what);
+			if (pattern == 1 && chunks[c] == 0)
+				CHECK(bytes > 0 && bytes < 3000, "zeros: %zu bytes", bytes);
+			if (pattern == 0 && chunks[c] == 0)
+				CHECK(bytes > N && bytes < N + 200, "random is stored: %zu bytes", bytes);
+			ck_tnz_free(&z);
+		}
+	}
+	free(d);
+}
+
 /* Stored chunks from a regular file are read by the threads with pread, in
  * parallel (the reader skips them): every dtype, sizes around the chunk
  * size, a tensor appended to itself, 1 to 3 threads, a stream that starts
@@ -767,6 +823,7 @@ int main(void)
 	RUN(test_round_trip_dtypes_ranks);
 	RUN(test_round_trip_options);
 	RUN(test_parallel_stored);
+	RUN(test_level1_encoder);
 	RUN(test_big_meta);
 	RUN(test_deterministic);
 	RUN(test_stream_unknown_rows);
