@@ -11,6 +11,8 @@
 #include <zlib.h>
 #if defined(__AVX2__)
 #include <immintrin.h>
+#elif defined(__SSSE3__)
+#include <tmmintrin.h>
 #endif
 
 void tnz_tag_str(uint32_t tag, char out[5])
@@ -22,26 +24,73 @@ void tnz_tag_str(uint32_t tag, char out[5])
 	out[4] = '\0';
 }
 
+#if defined(__SSSE3__)
+/* Filter 1 for 4-byte elements (f32, the common case), 16 at a time: each
+ * 16 bytes regrouped by byte position (pshufb), then a 4x4 transpose of
+ * 32-bit words leaves one register per byte plane. Returns the elements
+ * done. */
+static size_t shuffle4_simd(unsigned char *dst, const unsigned char *src, size_t e)
+{
+	const __m128i group = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+	size_t i = 0;
+	for (; i + 16 <= e; i += 16) {
+		__m128i a = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(src + 4 * i)), group);
+		__m128i b = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(src + 4 * i + 16)), group);
+		__m128i c = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(src + 4 * i + 32)), group);
+		__m128i d = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(src + 4 * i + 48)), group);
+		__m128i ab0 = _mm_unpacklo_epi32(a, b), ab1 = _mm_unpackhi_epi32(a, b);
+		__m128i cd0 = _mm_unpacklo_epi32(c, d), cd1 = _mm_unpackhi_epi32(c, d);
+		_mm_storeu_si128((__m128i *)(dst + i), _mm_unpacklo_epi64(ab0, cd0));
+		_mm_storeu_si128((__m128i *)(dst + e + i), _mm_unpackhi_epi64(ab0, cd0));
+		_mm_storeu_si128((__m128i *)(dst + 2 * e + i), _mm_unpacklo_epi64(ab1, cd1));
+		_mm_storeu_si128((__m128i *)(dst + 3 * e + i), _mm_unpackhi_epi64(ab1, cd1));
+	}
+	return i;
+}
+
+/* The inverse: 16 bytes of each plane interleaved back into 16 elements. */
+static size_t unshuffle4_simd(unsigned char *dst, const unsigned char *src, size_t e)
+{
+	size_t i = 0;
+	for (; i + 16 <= e; i += 16) {
+		__m128i p0 = _mm_loadu_si128((const __m128i *)(src + i));
+		__m128i p1 = _mm_loadu_si128((const __m128i *)(src + e + i));
+		__m128i p2 = _mm_loadu_si128((const __m128i *)(src + 2 * e + i));
+		__m128i p3 = _mm_loadu_si128((const __m128i *)(src + 3 * e + i));
+		__m128i lo01 = _mm_unpacklo_epi8(p0, p1), hi01 = _mm_unpackhi_epi8(p0, p1);
+		__m128i lo23 = _mm_unpacklo_epi8(p2, p3), hi23 = _mm_unpackhi_epi8(p2, p3);
+		_mm_storeu_si128((__m128i *)(dst + 4 * i), _mm_unpacklo_epi16(lo01, lo23));
+		_mm_storeu_si128((__m128i *)(dst + 4 * i + 16), _mm_unpackhi_epi16(lo01, lo23));
+		_mm_storeu_si128((__m128i *)(dst + 4 * i + 32), _mm_unpacklo_epi16(hi01, hi23));
+		_mm_storeu_si128((__m128i *)(dst + 4 * i + 48), _mm_unpackhi_epi16(hi01, hi23));
+	}
+	return i;
+}
+#endif
+
 void tnz_shuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t s)
 {
-	size_t e = n / s;
-	for (size_t j = 0; j < s; j++) {
-		unsigned char *out = dst + j * e;
-		const unsigned char *in = src + j;
-		for (size_t i = 0; i < e; i++)
-			out[i] = in[i * s];
-	}
+	size_t e = n / s, i = 0;
+#if defined(__SSSE3__)
+	if (s == 4)
+		i = shuffle4_simd(dst, src, e);
+#endif
+	/* One element at a time: its bytes to their planes. */
+	for (; i < e; i++)
+		for (size_t j = 0; j < s; j++)
+			dst[j * e + i] = src[i * s + j];
 }
 
 void tnz_unshuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t s)
 {
-	size_t e = n / s;
-	for (size_t j = 0; j < s; j++) {
-		const unsigned char *in = src + j * e;
-		unsigned char *out = dst + j;
-		for (size_t i = 0; i < e; i++)
-			out[i * s] = in[i];
-	}
+	size_t e = n / s, i = 0;
+#if defined(__SSSE3__)
+	if (s == 4)
+		i = unshuffle4_simd(dst, src, e);
+#endif
+	for (; i < e; i++)
+		for (size_t j = 0; j < s; j++)
+			dst[i * s + j] = src[j * e + i];
 }
 
 /* ---- writing a chunk --------------------------------------------------- */
@@ -149,7 +198,7 @@ typedef struct bits_out {
 	int n;        /* how many */
 } bits_out;
 
-/* Appends the low n bits of v (n <= 32 - 8); the caller checked the room. */
+/* Appends the low n <= 32 bits of v; the caller checked the room. */
 static inline void put_bits(bits_out *b, uint32_t v, int n)
 {
 	b->acc |= (uint64_t)v << b->n;
@@ -188,8 +237,9 @@ static void code_lengths(const uint32_t *freq, int n, int limit, uint8_t *len)
 		if (freq[s])
 			sym[used++] = s;
 	if (used < 2) {
-		len[used ? sym[0] : 0] = 1;
-		len[used && sym[0] == 0 ? 1 : used ? 0 : 1] = 1;
+		int a = used ? sym[0] : 0;
+		len[a] = 1;
+		len[a == 0 ? 1 : 0] = 1;
 		return;
 	}
 	/* Insertion sort by frequency, then symbol: stable and n <= 286. */

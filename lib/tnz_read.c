@@ -35,7 +35,10 @@
 #define READ_AHEAD ((size_t)1 << 16)
 #define CRC_PIECE ((size_t)1 << 18) /* stored payloads are read and checked in pieces */
 #define TAIL_MIN ((size_t)1 << 16)  /* a stored payload left for pread is at least this */
-#define TAIL_BATCH 8 /* chunks a batch holds per thread while all are left for pread */
+/* Chunks a batch holds per thread while all are left for pread: long
+ * batches, as the threads that read them are started for each batch. */
+#define TAIL_BATCH 8
+#define TAIL_THREADS 64 /* at most, reading one batch */
 
 /* The part of a stored payload that the sequential reader skipped: bytes
  * [done, len) of the payload, at file offset at, to be read into place by
@@ -670,13 +673,14 @@ static void *tail_worker(void *arg)
 	return NULL;
 }
 
-/* Reads the tails of slots[0..n), ntails of them, with up to a thread each. */
+/* Reads the tails of slots[0..n), ntails of them, with up to a thread each
+ * (the calling one too); fewer if threads cannot be started. */
 static void read_tails(ck_tnz_reader *r, int n, int ntails)
 {
 	tail_job j = {r, n, 0};
-	pthread_t helper[64];
+	pthread_t helper[TAIL_THREADS - 1];
 	int helpers = 0, want = (ntails < r->nslots ? ntails : r->nslots) - 1;
-	while (helpers < want && helpers < 64 &&
+	while (helpers < want && helpers < TAIL_THREADS - 1 &&
 	       pthread_create(&helper[helpers], NULL, tail_worker, &j) == 0)
 		helpers++;
 	tail_worker(&j);
@@ -685,11 +689,11 @@ static void read_tails(ck_tnz_reader *r, int n, int ntails)
 }
 
 /* Reads a batch of DATA records (stopping at TEND): one per thread, or up
- * to TAIL_BATCH per thread of stored payloads left for pread. Then reads
- * those, checks and, if decode is set, decodes them in parallel; with dst, chunks that fit go
- * straight into dst[0..cap) and *placed counts their bytes. Errors are
- * reported in stream order: a bad chunk before a bad record is the one
- * named. */
+ * to TAIL_BATCH per thread while their stored payloads are left for pread.
+ * Then reads those, checks and, if decode is set, decodes the chunks in
+ * parallel; with dst, chunks that fit go straight into dst[0..cap) and
+ * *placed counts their bytes. Errors are reported in stream order: a bad
+ * chunk before a bad record is the one named. */
 static int fill(ck_tnz_reader *r, int decode, unsigned char *dst, size_t cap, size_t *placed,
                 ck_err *err)
 {

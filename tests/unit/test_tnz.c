@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "cnnkit.h"
 #include "check.h"
+#include "tnz_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -243,6 +244,27 @@ static void test_round_trip_options(void)
 	CHECK(stored == 80000 + framing, "stored = data + framing: %zu", stored);
 	ck_tnz_free(&wz);
 	ck_tnz_free(&z);
+}
+
+/* The shuffle filter against its definition (byte j of element i at j*e + i),
+ * for every element size and counts around the 16-element SIMD steps. */
+static void test_shuffle_definition(void)
+{
+	unsigned char src[8 * 1100], sh[8 * 1100], back[8 * 1100];
+	for (size_t i = 0; i < sizeof src; i++)
+		src[i] = (unsigned char)rnd();
+	size_t sizes[] = {1, 2, 4, 8}, counts[] = {0, 1, 15, 16, 17, 31, 32, 33, 1000, 1033};
+	for (size_t a = 0; a < 4; a++)
+		for (size_t b = 0; b < sizeof counts / sizeof *counts; b++) {
+			size_t es = sizes[a], e = counts[b], n = es * e;
+			tnz_shuffle(sh, src, n, es);
+			int bad = 0;
+			for (size_t i = 0; i < e; i++)
+				for (size_t j = 0; j < es; j++)
+					bad += sh[j * e + i] != src[i * es + j];
+			tnz_unshuffle(back, sh, n, es);
+			CHECK(bad == 0 && memcmp(back, src, n) == 0, "%zu elements of %zu bytes", e, es);
+		}
 }
 
 /* Level 1 is cnnkit's own run-length deflate encoder; zlib's inflate in the
@@ -824,6 +846,7 @@ int main(void)
 	RUN(test_round_trip_options);
 	RUN(test_parallel_stored);
 	RUN(test_level1_encoder);
+	RUN(test_shuffle_definition);
 	RUN(test_big_meta);
 	RUN(test_deterministic);
 	RUN(test_stream_unknown_rows);
