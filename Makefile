@@ -48,11 +48,14 @@ BIN_SRC   := $(sort $(wildcard bin/*.c) $(wildcard tools/*.c))
 # Program support (messages, exit statuses, option numbers): linked into every program.
 CLI_SRC   := $(sort $(wildcard bin/cli/*.c))
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
-BIN       := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(BIN_SRC)))
+# tnz: one program from the files of tools/tnz/.
+TNZ_SRC   := $(sort $(wildcard tools/tnz/*.c))
+TNZ_OBJ   := $(TNZ_SRC:%.c=$(BUILD)/obj/%.o)
+BIN       := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(BIN_SRC))) $(BUILD)/bin/tnz
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HEADERS   := lib/cnnkit.h $(wildcard lib/cnnkit/*.h) $(wildcard lib/*.h) $(wildcard tests/unit/*.h) \
-             $(wildcard bin/cli/*.h)
+             $(wildcard bin/cli/*.h) $(wildcard tools/tnz/*.h)
 MAN1      := $(wildcard man/*.1)
 MAN5      := $(wildcard man/*.5)
 
@@ -81,6 +84,10 @@ $(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(CLI_OBJ) $(LIB_A)
 $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(CLI_OBJ) $(LIB_A) $(LIBS) -o $@
+
+$(BUILD)/bin/tnz: $(TNZ_OBJ) $(CLI_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $(TNZ_OBJ) $(CLI_OBJ) $(LIB_A) $(LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)

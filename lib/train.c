@@ -4,7 +4,7 @@
  * visit the training examples in an order fixed by (seed, epoch), batch by
  * batch: gather (augment, normalise), forward, loss, backward, clip, one
  * optimiser step. At the end of an epoch: validate, write the model file when
- * the keep-best metric improves, write a checkpoint, log, check patience.
+ * the keep-best metric improves, log, write a checkpoint, check patience.
  * Every buffer is allocated before the first step. */
 #include <math.h>
 #include <stdlib.h>
@@ -533,7 +533,7 @@ static int interrupted(const run *r)
 	       (c->stop_after_steps > 0 && r->st.step == c->stop_after_steps);
 }
 
-/* Validation, keep-best, model file, checkpoint, log row, callback. */
+/* Validation, keep-best, model file, log row, checkpoint, callback. */
 static int end_epoch(run *r, int e, double t_epoch, double session_start, double seconds_before,
                      ck_err *err)
 {
@@ -590,10 +590,15 @@ static int end_epoch(run *r, int e, double t_epoch, double session_start, double
 	st->seen = 0;
 	st->win_loss = st->win_correct = 0;
 	st->win_seen = 0;
-	if (save_checkpoint(r, session_start, seconds_before, err) < 0)
+	/* The row before the checkpoint: a run killed between the two resumes
+	 * from the previous checkpoint and writes the row again with the same
+	 * step (readers keep the last row of a step); the other way round the
+	 * row would be lost. */
+	double secs = seconds_before + (now() - session_start);
+	if (ck_train_log_row(&r->log, e + 1, st->step, secs, lr, win_loss, win_acc, ep.val_loss,
+	                     ep.val_acc, err) < 0)
 		return -1;
-	if (ck_train_log_row(&r->log, e + 1, st->step, st->seconds, lr, win_loss, win_acc,
-	                     ep.val_loss, ep.val_acc, err) < 0)
+	if (save_checkpoint(r, session_start, seconds_before, err) < 0)
 		return -1;
 	r->res->epoch = e + 1;
 	r->res->best_epoch = st->best_epoch;

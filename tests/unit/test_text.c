@@ -161,6 +161,25 @@ static void test_unicode_tables(void)
 	CHECK(strcmp(ck_unicode_version(), "14.0.0") == 0, "version %s", ck_unicode_version());
 }
 
+/* Stripping reaches a fixed point in one call, for every code point: Ǿ is Ø
+ * plus an acute, and Ø strips again to O, so one decomposition step is not
+ * enough. A stripped character also keeps its class (0 = deleted). */
+static void test_unicode_strip_idempotent(void)
+{
+	CHECK(ck_unicode_strip(0x01FE) == 'O' && ck_unicode_strip(0x01FF) == 'o', "Ǿ ǿ");
+	unsigned long bad = 0;
+	for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+		uint32_t s = ck_unicode_strip(cp);
+		if (s != 0 && (ck_unicode_strip(s) != s || ck_unicode_class(s) != ck_unicode_class(cp))) {
+			if (bad++ < 5)
+				CHECK(0, "U+%04X (class %d) strips to U+%04X (class %d), which strips to U+%04X",
+				      (unsigned)cp, (int)ck_unicode_class(cp), (unsigned)s,
+				      (int)ck_unicode_class(s), (unsigned)ck_unicode_strip(s));
+		}
+	}
+	CHECK(bad == 0, "%lu code points are not at a fixed point after one strip", bad);
+}
+
 /* ---- the tokenizer ---------------------------------------------------------- */
 
 static void test_tokenize_portuguese(void)
@@ -544,6 +563,7 @@ int main(void)
 {
 	RUN(test_utf8_decode);
 	RUN(test_unicode_tables);
+	RUN(test_unicode_strip_idempotent);
 	RUN(test_tokenize_portuguese);
 	RUN(test_tokenize_joiners);
 	RUN(test_tokenize_unicode);
