@@ -553,12 +553,14 @@ static void optimiser_step(run *r, float lr)
 				}
 	}
 	int64_t t = r->st.step + 1;
+	ck_optim_config oc = r->cfg->optim;
+	oc.threads = r->threads; /* --threads holds for the update too */
 	for (int i = 0; i < a->nparams; i++) {
 		const ck_arch_param *p = &a->params[i];
 		if (!p->trainable)
 			continue;
 		size_t off = (size_t)(ck_model_param(r->m, i) - params);
-		ck_optim_step(&r->cfg->optim, lr, t, params + off, grads + off,
+		ck_optim_step(&oc, lr, t, params + off, grads + off,
 		              r->opt.m ? r->opt.m + off : NULL, r->opt.v ? r->opt.v + off : NULL,
 		              (size_t)p->count);
 	}
