@@ -312,6 +312,50 @@ static void test_tokenize_stop(void)
 	CHECK(n == -1 && strcmp(j.s, "one|two") == 0 && strstr(err.msg, "stopped"), "%s", j.s);
 }
 
+/* The ASCII fast path reads 64-byte windows, the end of a text through a
+ * padded copy, and hands joiners and non-ASCII characters to the general
+ * path. Every alignment of the same text must give the same tokens: text
+ * shifted by 0..70 leading spaces crosses each window and tail boundary at
+ * every byte, on random mixtures of words, joiners, accents, invalid bytes
+ * and words longer than a window. */
+static void test_tokenize_alignment(void)
+{
+	static const char *pieces[] = {
+		"the", "LORD", "Beginning", "x2,5y", "3.14", "1,000", "don't", "well-known", "a--b",
+		"end-", "'q'", ".", ",", "!", "(R$", "AÇÃO", "não", "é", "don\xE2\x80\x99t",
+		"exam\xC2\xAD" "ple", "\xFF", "\xE2\x80", "\t", "\r", "👍🏽", "Москва", "_", "-",
+		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl", /* 64 */
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLM", /* 65 */
+	};
+	size_t npieces = sizeof pieces / sizeof *pieces;
+	ck_tok_opts opts[3] = {words(), punct(), CK_TOK_OPTS_DEFAULT};
+	opts[2].lower = 0;
+	uint64_t s = 42;
+	char text[600], shifted[700];
+	static char want[4096];
+	for (int round = 0; round < 40; round++) {
+		size_t n = 0;
+		while (n < 400) {
+			s = s * 6364136223846793005ull + 1442695040888963407ull;
+			const char *pc = pieces[(s >> 33) % npieces];
+			size_t len = strlen(pc);
+			memcpy(text + n, pc, len);
+			n += len;
+			text[n++] = (s >> 20) % 5 ? ' ' : (s >> 24) % 2 ? ',' : '\'';
+		}
+		for (int o = 0; o < 3; o++) {
+			snprintf(want, sizeof want, "%s", toks_n(opts[o], text, n, NULL, NULL));
+			for (size_t k = 1; k <= 70; k++) {
+				memset(shifted, ' ', k);
+				memcpy(shifted + k, text, n);
+				const char *got = toks_n(opts[o], shifted, k + n, NULL, NULL);
+				CHECK(strcmp(got, want) == 0, "round %d, options %d, shift %zu: \"%s\" != \"%s\"",
+				      round, o, k, got, want);
+			}
+		}
+	}
+}
+
 /* ---- vocabularies ---------------------------------------------------------- */
 
 static void test_vocab_table(void)
@@ -526,6 +570,7 @@ int main(void)
 	RUN(test_tokenize_chars);
 	RUN(test_tokenize_long);
 	RUN(test_tokenize_stop);
+	RUN(test_tokenize_alignment);
 	RUN(test_vocab_table);
 	RUN(test_vocab_finalize);
 	RUN(test_vocab_parse);
