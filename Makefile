@@ -161,7 +161,7 @@ demo: deps all
 # make demo with the training on 2 ranks of the MPI build (one core each here).
 demo-mpi: deps
 	@$(MAKE) --no-print-directory MPI=1 BUILD=$(MPI_BUILD)
-	@BUILD=$(MPI_BUILD) MPIRUN="mpirun -np 2 --oversubscribe" sh tools/demo.sh
+	@BUILD=$(MPI_BUILD) MPIRUN="mpirun -np 2 --oversubscribe" sh tools/demo.sh image
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
