@@ -17,8 +17,9 @@
  *
  * The collectives are blocking and every rank must call them in the same
  * order with the same sizes. A failure inside one (a dead peer, a broken
- * link) is not returned: MPI's default error handler ends the whole job, and
- * so does ck_dist_abort, so that no rank waits forever for one that failed.
+ * link) is not returned: mpirun, seeing a rank die, or MPI's default error
+ * handler ends the whole job, and so does ck_dist_abort, so that no rank
+ * waits forever for one that failed.
  * Only the thread that called ck_dist_init may call the others (OpenMP
  * threads inside a rank do not communicate). Before ck_dist_init, and in a
  * program that never calls it, the job is one process (rank 0 of 1). */
