@@ -105,6 +105,8 @@ text_demo() {
 	rm -f log.tsv
 	cnn-train --arch "$arch" --optim adam --lr 0.001 --batch 50 --epochs 20 --val-split 0.1 \
 		--keep-best val_acc --seed 1 --threads 2 --log log.tsv -o model.tnz train.tnz
+	lossplot --title "Sentiment sentences, Kim CNN on KJV vectors" -o loss.png log.tsv
+	echo "demo: loss curves in $sdir/loss.png" >&2
 	cnn-eval -m model.tnz --json test.tnz > eval.json
 	acc=$(sed -n 's/.*"accuracy": *\([0-9.eE+-]*\).*/\1/p' eval.json | head -n 1)
 	[ -n "$acc" ] || { echo "demo: no accuracy in $sdir/eval.json" >&2; exit 1; }
