@@ -575,8 +575,16 @@ static int chunk_fail(tnz_rchunk *c, const char *name, const char *what)
 static int inflate_bounded(const unsigned char *payload, size_t n, size_t raw,
                            unsigned char **out, size_t *out_cap)
 {
+	/* The zlib wrapper (RFC 1950) is checked here and the deflate data in
+	 * it inflated raw: zlib's Adler-32 of the output took 7% of a load,
+	 * adler32_fast a fraction of that. */
+	if (n < 2 + 4)
+		return -1;
+	unsigned cmf = payload[0], flg = payload[1];
+	if ((cmf & 15) != Z_DEFLATED || cmf >> 4 > 7 || (cmf << 8 | flg) % 31 || (flg & 0x20))
+		return -1;
 	z_stream zs = {0};
-	if (inflateInit(&zs) != Z_OK)
+	if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
 		return -1;
 	size_t want = n < raw / 8 ? 8 * n + 65536 : raw;
 	if (want > raw)
@@ -586,8 +594,8 @@ static int inflate_bounded(const unsigned char *payload, size_t n, size_t raw,
 		return -1;
 	}
 	size_t cap = *out_cap < raw ? *out_cap : raw, produced = 0;
-	zs.next_in = (unsigned char *)payload;
-	zs.avail_in = (uInt)n;
+	zs.next_in = (unsigned char *)payload + 2;
+	zs.avail_in = (uInt)(n - 2 - 4);
 	int ret = Z_OK, ok = 0;
 	for (;;) {
 		zs.next_out = *out + produced;
@@ -617,7 +625,9 @@ static int inflate_bounded(const unsigned char *payload, size_t n, size_t raw,
 	}
 	ok = ok && produced == raw && zs.avail_in == 0;
 	inflateEnd(&zs);
-	return ok ? 0 : -1;
+	const unsigned char *t = payload + n - 4; /* Adler-32, big-endian */
+	uint32_t adler = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
+	return ok && adler32_fast(1, *out, raw) == adler ? 0 : -1;
 }
 
 int tnz_rchunk_decode(tnz_rchunk *c, const char *name, size_t esize, int filter, int decode)
