@@ -5,12 +5,23 @@
 #   make test            deps + build + C unit tests + bats tests; ends "N passed, M failed"
 #   make bench           benchmarks against peers (see tools/bench/)
 #   make install PREFIX=/usr/local DESTDIR=
+#   make MPI=1           the same against MPI, into build-mpi/ (mpirun -np P cnn-train ...)
+#   make test-mpi        the MPI build and tests/bats/mpi.bats (make test runs them too
+#                        when mpicc is installed)
+#   make demo-mpi        make demo's Fashion-MNIST run on 2 ranks
 #
 # Switches: OPENMP=0, DEBUG=1, SANITIZE=address,undefined, PORTABLE=1 (no -march=native),
-#           BUILD=dir (default build/), CC=clang.
+#           BUILD=dir (default build/, build-mpi/ with MPI=1), CC=clang, MPI=1 (MPICC=mpicc).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+MPI     ?= 0
+MPICC   ?= mpicc
+ifeq ($(MPI),1)
+  # Never mixed with the default build's objects: a directory of its own.
+  BUILD ?= build-mpi
+  CC := $(MPICC)
+endif
 BUILD   ?= build
 OPENMP  ?= 1
 DEBUG   ?= 0
@@ -19,7 +30,7 @@ SANITIZE ?=
 VERSION := 0.1.0
 
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_DEFAULT_SOURCE \
-               -D_FILE_OFFSET_BITS=64 -DCK_VERSION='"$(VERSION)"' -Ilib -fPIC
+               -D_FILE_OFFSET_BITS=64 -DCK_VERSION='"$(VERSION)"' -Ilib -Ibin -fPIC
 ifeq ($(DEBUG),1)
   OPT := -O0 -g3
 else
@@ -37,22 +48,35 @@ ifneq ($(SANITIZE),)
   SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
+ifeq ($(MPI),1)
+  CFLAGS_BASE += -DCK_MPI
+endif
+
 ALL_CFLAGS  := $(CFLAGS_BASE) $(OPT) $(OMPFLAGS) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(OMPFLAGS) $(SANFLAGS) $(LDFLAGS)
 LIBS        := -lpng -ljpeg -lz -lm
 
-LIB_SRC   := $(sort $(wildcard lib/*.c))
+# One implementation of cnnkit/dist.h: over MPI, or one process.
+LIB_SRC   := $(sort $(filter-out lib/dist_$(if $(filter 1,$(MPI)),local,mpi).c,$(wildcard lib/*.c)))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A     := $(BUILD)/libcnnkit.a
 BIN_SRC   := $(sort $(wildcard bin/*.c) $(wildcard tools/*.c))
-BIN       := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(BIN_SRC)))
+# Program support (messages, exit statuses, option numbers): linked into every program.
+CLI_SRC   := $(sort $(wildcard bin/cli/*.c))
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+# tnz: one program from the files of tools/tnz/.
+TNZ_SRC   := $(sort $(wildcard tools/tnz/*.c))
+TNZ_OBJ   := $(TNZ_SRC:%.c=$(BUILD)/obj/%.o)
+BIN       := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(BIN_SRC))) $(BUILD)/bin/tnz
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-HEADERS   := lib/cnnkit.h $(wildcard lib/cnnkit/*.h) $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
+HEADERS   := lib/cnnkit.h $(wildcard lib/cnnkit/*.h) $(wildcard lib/*.h) $(wildcard tests/unit/*.h) \
+             $(wildcard bin/cli/*.h) $(wildcard tools/tnz/*.h)
 MAN1      := $(wildcard man/*.1)
 MAN5      := $(wildcard man/*.5)
 
-.PHONY: all deps test unit bats bench bench-deps install uninstall clean demo
+.PHONY: all deps test unit bats bench bench-deps install uninstall clean demo \
+        mpi-programs test-mpi demo-mpi
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -70,13 +94,17 @@ $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(LIB_A)
+$(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
+	$(CC) $(ALL_LDFLAGS) $< $(CLI_OBJ) $(LIB_A) $(LIBS) -o $@
 
-$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB_A)
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
+	$(CC) $(ALL_LDFLAGS) $< $(CLI_OBJ) $(LIB_A) $(LIBS) -o $@
+
+$(BUILD)/bin/tnz: $(TNZ_OBJ) $(CLI_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $(TNZ_OBJ) $(CLI_OBJ) $(LIB_A) $(LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -92,9 +120,28 @@ $(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIB_A)
 deps:
 	@sh tools/deps.sh
 
+# The MPI build that make test and make test-mpi use: cnn-train and cnn-eval
+# built by mpicc into a directory of their own; tests/bats/mpi.bats finds
+# them through CK_MPI_BUILD and skips when they or mpirun are missing. Never
+# sanitized: Open MPI's own allocations would read as leaks.
+ifeq ($(MPI),1)
+  MPI_BUILD ?= $(BUILD)
+else
+  MPI_BUILD ?= $(BUILD)-mpi
+endif
+HAVE_MPICC := $(shell command -v $(MPICC) 2>/dev/null)
+
+mpi-programs: $(BUILD)/bin/cnn-train $(BUILD)/bin/cnn-eval
+
 test: deps
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) sh tests/run.sh
+	$(if $(HAVE_MPICC),@$(MAKE) --no-print-directory MPI=1 SANITIZE= BUILD=$(MPI_BUILD) mpi-programs)
+	@CK_MPI_BUILD=$(MPI_BUILD) BUILD=$(BUILD) sh tests/run.sh
+
+test-mpi: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory MPI=1 SANITIZE= BUILD=$(MPI_BUILD) mpi-programs
+	@CK_MPI_BUILD=$(MPI_BUILD) BUILD=$(BUILD) sh tests/run.sh bats tests/bats/mpi.bats
 
 unit: all
 	@BUILD=$(BUILD) sh tests/run.sh unit
@@ -110,6 +157,11 @@ bench: bench-deps all $(BENCH)
 
 demo: deps all
 	@BUILD=$(BUILD) sh tools/demo.sh
+
+# make demo with the training on 2 ranks of the MPI build (one core each here).
+demo-mpi: deps
+	@$(MAKE) --no-print-directory MPI=1 BUILD=$(MPI_BUILD)
+	@BUILD=$(MPI_BUILD) MPIRUN="mpirun -np 2 --oversubscribe" sh tools/demo.sh image
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

@@ -7,19 +7,17 @@
  *     echo "great phone" | cnn-eval -m model.tnz --predict --text -
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 #define PROG "cnn-eval"
@@ -72,110 +70,29 @@ static void usage(FILE *f)
 	      f);
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
-}
-
-static long parse_long(const char *opt, const char *text, long min, long max)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(text, &end, 10);
-	if (end == text || *end || errno == ERANGE || v < min || v > max)
-		usage_error("%s \"%s\": expected an integer from %ld to %ld", opt, text, min, max);
-	return v;
-}
-
 /* ---- text output, atomically replaced ------------------------------------------ */
 
+/* The report or the TSV predictions: written through a ck_outfile's stream. */
 typedef struct text_out {
+	ck_outfile *out;
 	FILE *f;
-	char *path, *tmp; /* tmp NULL: writing standard output or a device */
+	const char *name; /* the path, or "standard output" */
 } text_out;
 
 static void text_open(text_out *o, const char *path)
 {
-	memset(o, 0, sizeof *o);
-	if (!path || strcmp(path, "-") == 0) {
-		o->f = stdout;
-		return;
-	}
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* A device or a FIFO cannot be replaced by a rename. */
-		o->f = fopen(path, "w");
-		if (!o->f)
-			die("%s: %s", path, strerror(errno));
-		return;
-	}
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	size_t len = strlen(path) + 16;
-	o->path = strdup(path);
-	o->tmp = malloc(len);
-	if (!o->path || !o->tmp)
-		die("out of memory");
-	snprintf(o->tmp, len, "%.*s.%s.tmpXXXXXX", (int)(base - path), path, base);
-	int fd = mkstemp(o->tmp);
-	if (fd < 0)
-		die("%s: cannot create a temporary file: %s", path, strerror(errno));
-	mode_t mask = umask(022);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) || !(o->f = fdopen(fd, "w"))) {
-		unlink(o->tmp);
-		die("%s: %s", path, strerror(errno));
-	}
+	ck_err err;
+	o->name = !path || strcmp(path, "-") == 0 ? "standard output" : path;
+	o->out = ck_outfile_open(path ? path : "-", 0, &err);
+	if (!o->out || !(o->f = ck_outfile_stream(o->out, &err)))
+		die("%s: %s", o->name, err.msg);
 }
 
-/* Flushes and closes; for a file, renames the temporary into place. */
+/* Flushes and checks; for a file, renames the temporary into place. */
 static void text_close(text_out *o)
 {
-	const char *name = o->path ? o->path : o->f == stdout ? "standard output" : "output";
-	int bad = ferror(o->f) | fflush(o->f);
-	int e = errno;
-	if (o->f == stdout) {
-		if (bad)
-			die("write error on %s: %s", name, strerror(e));
-		return; /* closed (and checked) at exit */
-	}
-	bad |= fclose(o->f);
-	e = bad && !e ? errno : e;
-	if (o->tmp) {
-		if (bad) {
-			unlink(o->tmp);
-			die("write error on %s: %s", name, strerror(e));
-		}
-		if (rename(o->tmp, o->path)) {
-			e = errno;
-			unlink(o->tmp);
-			die("%s: %s", o->path, strerror(e));
-		}
-	} else if (bad) {
-		die("write error on %s: %s", name, strerror(e));
-	}
-	free(o->path);
-	free(o->tmp);
+	if (ck_outfile_commit(o->out, NULL) < 0)
+		die("write error on %s: %s", o->name, strerror(errno));
 }
 
 /* ---- class names ------------------------------------------------------------------ */
@@ -714,6 +631,7 @@ int main(int argc, char **argv)
 {
 	/* A closed pipe downstream ends the program quietly, as it does cat. */
 	signal(SIGPIPE, SIG_DFL);
+	cli_init(PROG, usage);
 
 	const char *model_path = NULL, *out_path = NULL, *data_path = "-", *text_path = NULL;
 	int json = 0, predict = 0, tsv = 0, topk = 0, batch = 256, threads = 0;
@@ -743,9 +661,9 @@ int main(int argc, char **argv)
 		case OPT_PREDICT: predict = 1; break;
 		case OPT_TSV: tsv = 1; break;
 		case OPT_TEXT: text_path = optarg; break;
-		case OPT_TOPK: topk = (int)parse_long("--top-k", optarg, 1, INT_MAX); break;
-		case OPT_BATCH: batch = (int)parse_long("--batch", optarg, 1, 1 << 20); break;
-		case OPT_THREADS: threads = (int)parse_long("--threads", optarg, 0, 1024); break;
+		case OPT_TOPK: topk = (int)cli_int("--top-k", optarg, 1, INT_MAX); break;
+		case OPT_BATCH: batch = (int)cli_int("--batch", optarg, 1, 1 << 20); break;
+		case OPT_THREADS: threads = (int)cli_int("--threads", optarg, 0, 1024); break;
 		case OPT_HELP: usage(stdout); goto done;
 		case OPT_VERSION: printf("cnn-eval (cnnkit) %s\n", ck_version()); goto done;
 		case ':': usage_error("option %s needs a value", argv[optind - 1]);
@@ -852,7 +770,5 @@ int main(int argc, char **argv)
 	ck_model_free(model);
 	ck_tnz_free(&mfile);
 done:
-	if (fflush(stdout) || ferror(stdout) || fclose(stdout))
-		die("write error on standard output: %s", strerror(errno));
-	return 0;
+	return cli_close_stdout(0);
 }

@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 static const char *prog = "cnn-train";
@@ -26,7 +26,8 @@ static const char usage_text[] =
 	"                 [--log-every N] [--checkpoint FILE] [--init MODEL] [--patience N]\n"
 	"                 [--keep-best val_loss|val_acc|last] [--summary [--input-shape C,H,W]]\n"
 	"                 [--seed N] [--threads N] [--progress|-q] -o MODEL [TRAIN]\n"
-	"       cnn-train --resume CKPT [--epochs E] [options]\n";
+	"       cnn-train --resume CKPT [--epochs E] [options]\n"
+	"       mpirun -np P [mpirun options] cnn-train options   (built with make MPI=1)\n";
 
 static void usage(FILE *f)
 {
@@ -80,6 +81,11 @@ static void help(void)
 		"  -o MODEL             the model file (required)\n"
 		"  --help, --version\n"
 		"\n"
+		"Built with MPI (make MPI=1), 'mpirun -np P cnn-train ...' trains on P processes,\n"
+		"data-parallel: --batch is the global batch, each rank takes its share of every\n"
+		"batch (or its own file: %r in TRAIN or --val is the rank), rank 0 alone writes\n"
+		"MODEL, the checkpoint and the log. See cnn-train(1), MPI.\n"
+		"\n"
 		"Example:\n"
 		"  cnn-train --arch 'conv 32 3 pad=same relu; maxpool 2; conv 64 3 pad=same relu;\n"
 		"    maxpool 2; dense 128 relu; dense 10' --lr 0.05 --epochs 5 --val test.tnz\n"
@@ -88,31 +94,6 @@ static void help(void)
 		"    globalmaxpool; dropout 0.5; dense 1 sigmoid' --optim adam --lr 0.001\n"
 		"    -o model.tnz train.tnz        (token data from tokenize, vectors from embed)\n",
 		stdout);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
 }
 
 /* ---- options ----------------------------------------------------------------- */
@@ -207,10 +188,8 @@ static char *read_file(const char *path)
 
 static int64_t parse_count(const char *opt, const char *s, int64_t lo, int64_t hi)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (end == s || *end || *s < '0' || *s > '9' || errno || v < lo || v > hi)
+	int64_t v;
+	if (ck_parse_i64(s, lo, hi, &v) < 0)
 		usage_error("%s: \"%s\" is not an integer from %lld to %lld", opt, s, (long long)lo,
 		            (long long)hi);
 	return v;
@@ -371,8 +350,23 @@ static void on_sigint(int sig)
 
 /* ---- main -------------------------------------------------------------------- */
 
+/* A failure of the run on one rank of several: the others may be waiting
+ * for it in a collective, so the whole job ends at once. */
+static void die_run(const char *msg) __attribute__((noreturn));
+static void die_run(const char *msg)
+{
+	if (ck_dist_size() > 1) {
+		fprintf(stderr, "%s: rank %d: %s\n", prog, ck_dist_rank(), msg);
+		ck_dist_abort(1);
+	}
+	die("%s", msg);
+}
+
 int main(int argc, char **argv)
 {
+	cli_init(prog, usage);
+	if (ck_dist_init(&argc, &argv) < 0)
+		die("cannot join the MPI job");
 	given g = {0};
 	const char *resume = NULL;
 	int summary = 0, progress = 0, quiet = 0, input_rank = 0;
@@ -408,10 +402,15 @@ int main(int argc, char **argv)
 			break;
 		case OPT_HELP:
 			help();
-			return fclose(stdout) == 0 ? 0 : 1;
+			ck_dist_finalize();
+			return cli_close_stdout(0);
 		case OPT_VERSION:
-			printf("cnn-train (cnnkit) %s\n", ck_version());
-			return fclose(stdout) == 0 ? 0 : 1;
+			printf("cnn-train (cnnkit) %s", ck_version());
+			if (strcmp(ck_dist_backend(), "none") != 0)
+				printf(", %s", ck_dist_backend());
+			putchar('\n');
+			ck_dist_finalize();
+			return cli_close_stdout(0);
 		default:
 			usage(stderr);
 			return 2;
@@ -476,11 +475,12 @@ int main(int argc, char **argv)
 		fputs(table, stdout);
 		free(table);
 		ck_train_config_free(&cfg);
-		if (fclose(stdout) != 0)
-			die("standard output: %s", strerror(errno));
-		return 0;
+		ck_dist_finalize();
+		return cli_close_stdout(0);
 	}
 
+	if (ck_dist_rank() > 0) /* rank 0 speaks for the job */
+		quiet = 1, progress = 0;
 	const char *nc = getenv("NO_COLOR");
 	view v = {.quiet = quiet, .bar = !quiet && (progress || isatty(2)),
 	          .color = !(nc && *nc) && isatty(2)};
@@ -492,13 +492,19 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_sigint;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
+	if (ck_dist_size() > 1) {
+		/* mpirun turns ^C into SIGTERM to every rank (SIGKILL a second later)
+		 * and forwards SIGUSR1: both stop the job as ^C stops one process. */
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 
 	ck_train_result res;
 	int rc = ck_train_run(&cfg, &cb, &res, &err);
 	if (v.drawn)
 		fputs("\r\033[K", stderr);
 	if (rc < 0)
-		die("%s", err.msg);
+		die_run(err.msg);
 
 	int status = 0;
 	switch (res.status) {
@@ -512,22 +518,23 @@ int main(int argc, char **argv)
 		}
 		break;
 	case CK_TRAIN_INTERRUPTED:
-		fprintf(stderr, "%s: interrupted at epoch %d, step %lld; checkpoint %s (continue with "
-		        "cnn-train --resume %s)\n", prog, res.epoch + 1, (long long)res.step,
-		        res.checkpoint, res.checkpoint);
+		if (ck_dist_rank() == 0)
+			fprintf(stderr, "%s: interrupted at epoch %d, step %lld; checkpoint %s (continue "
+			        "with cnn-train --resume %s)\n", prog, res.epoch + 1, (long long)res.step,
+			        res.checkpoint, res.checkpoint);
 		status = 130;
 		break;
 	case CK_TRAIN_DIVERGED:
-		fprintf(stderr, "%s: the loss is not finite at epoch %d, step %lld: stopped; %s%s\n",
-		        prog, res.diverged_epoch, (long long)res.diverged_step,
-		        res.checkpoint_written || res.epoch > 0 ? "the last good checkpoint is "
-		                                                : "no checkpoint was written",
-		        res.checkpoint_written || res.epoch > 0 ? res.checkpoint : "");
+		if (ck_dist_rank() == 0)
+			fprintf(stderr, "%s: the loss is not finite at epoch %d, step %lld: stopped; %s%s\n",
+			        prog, res.diverged_epoch, (long long)res.diverged_step,
+			        res.checkpoint_written || res.epoch > 0 ? "the last good checkpoint is "
+			                                                : "no checkpoint was written",
+			        res.checkpoint_written || res.epoch > 0 ? res.checkpoint : "");
 		status = 1;
 		break;
 	}
 	ck_train_config_free(&cfg);
-	if (fclose(stdout) != 0)
-		die("standard output: %s", strerror(errno));
-	return status;
+	ck_dist_finalize();
+	return cli_close_stdout(status);
 }

@@ -11,13 +11,13 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 #define PROG "embed"
@@ -95,51 +95,6 @@ static void usage(FILE *f)
 		fputs(help_text, f);
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
-}
-
-static long parse_long(const char *opt, const char *text, long min, long max)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(text, &end, 10);
-	if (end == text || *end || errno == ERANGE || v < min || v > max)
-		usage_error("%s \"%s\": expected an integer from %ld to %ld", opt, text, min, max);
-	return v;
-}
-
-static double parse_real(const char *opt, const char *text, double min, double max)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(text, &end);
-	if (end == text || *end || errno == ERANGE || !(v >= min && v <= max))
-		usage_error("%s \"%s\": expected a number from %g to %g", opt, text, min, max);
-	return v;
-}
-
 static const char *shown(const char *path)
 {
 	return !path || strcmp(path, "-") == 0 ? "standard input" : path;
@@ -212,24 +167,24 @@ static void parse_args(args *a, int argc, char **argv, const int *allowed)
 		switch (c) {
 		case 'o': a->out = optarg; break;
 		case 'm': a->model = optarg; break;
-		case 'k': a->k = (int)parse_long("-k", optarg, 1, 1000000); a->k_set = 1; break;
+		case 'k': a->k = (int)cli_int("-k", optarg, 1, 1000000); a->k_set = 1; break;
 		case 'q': a->progress = 0; break;
 		case OPT_PROGRESS: a->progress = 1; break;
-		case OPT_DIM: a->w2v.dim = (int)parse_long("--dim", optarg, 1, CK_EMBED_MAX_DIM); break;
-		case OPT_WINDOW: a->w2v.window = (int)parse_long("--window", optarg, 1, 1000); break;
-		case OPT_NEG: a->w2v.neg = (int)parse_long("--neg", optarg, 1, 64); break;
-		case OPT_EPOCHS: a->w2v.epochs = (int)parse_long("--epochs", optarg, 1, 100000); break;
+		case OPT_DIM: a->w2v.dim = (int)cli_int("--dim", optarg, 1, CK_EMBED_MAX_DIM); break;
+		case OPT_WINDOW: a->w2v.window = (int)cli_int("--window", optarg, 1, 1000); break;
+		case OPT_NEG: a->w2v.neg = (int)cli_int("--neg", optarg, 1, 64); break;
+		case OPT_EPOCHS: a->w2v.epochs = (int)cli_int("--epochs", optarg, 1, 100000); break;
 		case OPT_MIN_COUNT:
-			a->w2v.min_count = parse_long("--min-count", optarg, 1, LONG_MAX);
+			a->w2v.min_count = cli_int("--min-count", optarg, 1, LONG_MAX);
 			break;
-		case OPT_SAMPLE: a->w2v.sample = parse_real("--sample", optarg, 0, 1); break;
-		case OPT_LR: a->w2v.lr = (float)parse_real("--lr", optarg, 1e-9, 10); break;
+		case OPT_SAMPLE: a->w2v.sample = cli_real("--sample", optarg, 0, 1); break;
+		case OPT_LR: a->w2v.lr = (float)cli_real("--lr", optarg, 1e-9, 10); break;
 		case OPT_CBOW: a->w2v.cbow = 1; break;
 		case OPT_PUNCT: a->tok.punct = 1; break;
 		case OPT_STRIP: a->tok.strip_accents = 1; break;
-		case OPT_THREADS: a->w2v.threads = (int)parse_long("--threads", optarg, 0, 1024); break;
+		case OPT_THREADS: a->w2v.threads = (int)cli_int("--threads", optarg, 0, 1024); break;
 		case OPT_SEED:
-			a->w2v.seed = (uint64_t)parse_long("--seed", optarg, 0, LONG_MAX);
+			a->w2v.seed = (uint64_t)cli_int("--seed", optarg, 0, LONG_MAX);
 			break;
 		case OPT_POOL:
 			if (strcmp(optarg, "mean") == 0)
@@ -244,10 +199,10 @@ static void parse_args(args *a, int argc, char **argv, const int *allowed)
 				usage_error("--format \"%s\": expected text, binary or glove", optarg);
 			a->format_set = 1;
 			break;
-		case OPT_HELP: usage(stdout); exit(fclose(stdout) ? 1 : 0);
+		case OPT_HELP: usage(stdout); exit(cli_close_stdout(0));
 		case OPT_VERSION:
 			printf("embed (cnnkit) %s\n", ck_version());
-			exit(fclose(stdout) ? 1 : 0);
+			exit(cli_close_stdout(0));
 		case ':': usage_error("option %s needs a value", argv[optind - 1]);
 		default: usage_error("unknown option %s", argv[optind - 1]);
 		}
@@ -635,16 +590,17 @@ static int cmd_nearest(args *a, int argc, char **argv, int analogy)
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_DFL);
+	cli_init(PROG, usage);
 	if (argc < 2)
 		usage_error("no command: train, apply, import, export, nearest or analogy");
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
-		return fclose(stdout) ? 1 : 0;
+		return cli_close_stdout(0);
 	}
 	if (strcmp(cmd, "--version") == 0) {
 		printf("embed (cnnkit) %s\n", ck_version());
-		return fclose(stdout) ? 1 : 0;
+		return cli_close_stdout(0);
 	}
 	args a = {.cmd = cmd, .w2v = CK_W2V_OPTS_DEFAULT, .tok = CK_TOK_OPTS_DEFAULT,
 	          .progress = -1, .k = 10};
@@ -666,7 +622,5 @@ int main(int argc, char **argv)
 		usage_error("unknown command \"%s\": train, apply, import, export, nearest or analogy",
 		            cmd);
 	free(cmdline);
-	if (fflush(stdout) || ferror(stdout) || fclose(stdout))
-		die("write error on standard output: %s", strerror(errno));
-	return rc;
+	return cli_close_stdout(rc);
 }

@@ -6,13 +6,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cnnkit.h"
 
 #define PROG "img2tensor"
@@ -79,54 +79,19 @@ static void usage(FILE *f)
 	      f);
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
-}
-
-static long parse_long(const char *opt, const char *text, long min, long max)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(text, &end, 10);
-	if (end == text || *end || errno == ERANGE || v < min || v > max)
-		usage_error("%s \"%s\": expected an integer from %ld to %ld", opt, text, min, max);
-	return v;
-}
-
 /* "WxH" or "W" (square). */
 static void parse_size(const char *text, int *w, int *h)
 {
 	char buf[64];
 	const char *x = strchr(text, 'x');
 	if (!x || (size_t)(x - text) >= sizeof buf) {
-		*w = *h = (int)parse_long("--size", text, 1, CK_IMAGE_MAX_SIDE);
+		*w = *h = (int)cli_int("--size", text, 1, CK_IMAGE_MAX_SIDE);
 		return;
 	}
 	memcpy(buf, text, (size_t)(x - text));
 	buf[x - text] = '\0';
-	*w = (int)parse_long("--size", buf, 1, CK_IMAGE_MAX_SIDE);
-	*h = (int)parse_long("--size", x + 1, 1, CK_IMAGE_MAX_SIDE);
+	*w = (int)cli_int("--size", buf, 1, CK_IMAGE_MAX_SIDE);
+	*h = (int)cli_int("--size", x + 1, 1, CK_IMAGE_MAX_SIDE);
 }
 
 /* Comma-separated numbers into v (at most max); returns the count. */
@@ -275,6 +240,7 @@ enum {
 
 int main(int argc, char **argv)
 {
+	cli_init(PROG, usage);
 	static const struct option longopts[] = {
 		{"size", required_argument, NULL, OPT_SIZE},
 		{"fit", no_argument, NULL, OPT_FIT},
@@ -367,10 +333,10 @@ int main(int argc, char **argv)
 			sep = '\0';
 			break;
 		case OPT_LEVEL:
-			level = (int)parse_long("--level", optarg, 0, 9);
+			level = (int)cli_int("--level", optarg, 0, 9);
 			break;
 		case OPT_THREADS:
-			o.threads = (int)parse_long("--threads", optarg, 0, 1024);
+			o.threads = (int)cli_int("--threads", optarg, 0, 1024);
 			break;
 		case OPT_PROGRESS:
 			progress = 1;
@@ -383,14 +349,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_HELP:
 			usage(stdout);
-			if (fclose(stdout) != 0)
-				die("write error on standard output: %s", strerror(errno));
-			return 0;
+			return cli_close_stdout(0);
 		case OPT_VERSION:
 			printf("img2tensor (cnnkit) %s\n", ck_version());
-			if (fclose(stdout) != 0)
-				die("write error on standard output: %s", strerror(errno));
-			return 0;
+			return cli_close_stdout(0);
 		default:
 			usage(stderr);
 			return 2;
@@ -471,7 +433,6 @@ int main(int argc, char **argv)
 		        list.count, written);
 	ck_image_list_free(&list);
 	ck_image_classes_free(&classes);
-	if (fclose(stdout) != 0)
-		die("write error on standard output: %s", strerror(errno));
-	return skipped ? EXIT_SKIPPED : 0;
+	int status = cli_close_stdout(0);
+	return status ? status : skipped ? EXIT_SKIPPED : 0;
 }

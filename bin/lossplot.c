@@ -3,10 +3,10 @@
  * while it grows. Options, files and the terminal only; reading and drawing
  * are in lib/plot*.c. */
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cnnkit.h"
-
-static const char *prog = "lossplot";
 
 static const char usage_text[] =
 	"usage: lossplot [-x COL] [-y COL,...] [--label NAME]... [--smooth A] [--logy]\n"
@@ -74,42 +73,6 @@ static void help(void)
 		stdout);
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void warn(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: warning: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
-}
-
 /* ---- options ------------------------------------------------------------------ */
 
 typedef struct options {
@@ -130,10 +93,8 @@ typedef struct options {
 
 static double parse_number(const char *opt, const char *s)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end || errno || !isfinite(v))
+	double v;
+	if (ck_parse_f64(s, -DBL_MAX, DBL_MAX, &v) < 0)
 		usage_error("%s: \"%s\" is not a number", opt, s);
 	return v;
 }
@@ -158,10 +119,8 @@ static void parse_range(const char *opt, const char *s, double *lo, double *hi)
 
 static int parse_int(const char *opt, const char *s, long lo, long hi)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end || errno || v < lo || v > hi || *s < '0' || *s > '9')
+	int64_t v;
+	if (ck_parse_i64(s, lo, hi, &v) < 0)
 		usage_error("%s: \"%s\" is not an integer from %ld to %ld", opt, s, lo, hi);
 	return (int)v;
 }
@@ -279,10 +238,10 @@ static void parse_options(int argc, char **argv, options *o)
 			break;
 		case OPT_HELP:
 			help();
-			exit(fclose(stdout) == 0 ? 0 : 1);
+			exit(cli_close_stdout(0));
 		case OPT_VERSION:
 			printf("lossplot (cnnkit) %s\n", ck_version());
-			exit(fclose(stdout) == 0 ? 0 : 1);
+			exit(cli_close_stdout(0));
 		default:
 			usage(stderr);
 			exit(2);
@@ -496,50 +455,13 @@ static void write_all(FILE *f, const char *data, size_t len, const char *what)
 		die("%s: %s", what, strerror(errno));
 }
 
-/* Writes through a temporary file beside path, synced and renamed into
- * place; an existing path that is not a regular file (/dev/null, a FIFO) is
- * written directly, since a rename would replace the device. */
+/* Writes data to path atomically (ck_outfile_save): a file appears whole or
+ * not at all; a device or "-" is written in place. */
 static void write_file(const char *path, const char *data, size_t len)
 {
-	if (strcmp(path, "-") == 0) {
-		write_all(stdout, data, len, "standard output");
-		if (fflush(stdout) != 0)
-			die("standard output: %s", strerror(errno));
-		return;
-	}
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-		FILE *dev = fopen(path, "wb");
-		if (!dev)
-			die("%s: %s", path, strerror(errno));
-		write_all(dev, data, len, path);
-		if (fclose(dev) != 0)
-			die("%s: write error: %s", path, strerror(errno));
-		return;
-	}
-	size_t n = strlen(path) + 16;
-	char *tmp = malloc(n);
-	if (!tmp)
-		die("out of memory");
-	snprintf(tmp, n, "%s.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		die("%s: %s", path, strerror(errno));
-	FILE *f = fdopen(fd, "wb");
-	int ok = f && fwrite(data, 1, len, f) == len;
-	ok = ok && fflush(f) == 0 && fsync(fd) == 0;
-	ok = f && fclose(f) == 0 && ok;
-	if (!f)
-		close(fd);
-	/* mkstemp makes the file 0600; give it the usual permissions. */
-	mode_t mask = umask(0);
-	umask(mask);
-	if (!ok || chmod(tmp, 0666 & ~mask) != 0 || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		die("%s: %s", path, strerror(e));
-	}
-	free(tmp);
+	ck_err err;
+	if (ck_outfile_save(path, 0, data, len, &err) < 0)
+		die("%s: %s", strcmp(path, "-") == 0 ? "standard output" : path, err.msg);
 }
 
 /* ---- the terminal ------------------------------------------------------------------ */
@@ -547,13 +469,8 @@ static void write_file(const char *path, const char *data, size_t len)
 /* A positive integer from the environment, else 0. */
 static int env_int(const char *name)
 {
-	const char *s = getenv(name);
-	if (!s || *s < '0' || *s > '9')
-		return 0;
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	return *end || errno || v < 1 || v > 100000 ? 0 : (int)v;
+	int64_t v;
+	return ck_parse_i64(getenv(name), 1, 100000, &v) == 0 ? (int)v : 0;
 }
 
 static void terminal_size(int *w, int *h)
@@ -759,6 +676,7 @@ static void follow(const options *o, log_file *logs, int nlogs)
 
 int main(int argc, char **argv)
 {
+	cli_init("lossplot", usage);
 	options o;
 	parse_options(argc, argv, &o);
 	int nlogs = argc - optind > 0 ? argc - optind : 1;
@@ -797,6 +715,8 @@ int main(int argc, char **argv)
 			write_file(o.output, out, len);
 		else
 			write_all(stdout, out, len, "standard output");
+		if (fflush(stdout) != 0)
+			die("standard output: %s", strerror(errno));
 		free(out);
 	}
 	for (int i = 0; i < nlogs; i++) {
@@ -811,7 +731,5 @@ int main(int argc, char **argv)
 		free(o.lists[i]);
 	free(o.lists);
 	free(o.y);
-	if (fclose(stdout) != 0)
-		die("standard output: %s", strerror(errno));
-	return 0;
+	return cli_close_stdout(0);
 }

@@ -12,6 +12,7 @@ extern "C" {
 #endif
 
 #include "cnnkit/base.h" /* errors, dtypes */
+#include "cnnkit/file.h" /* output files replaced atomically */
 #include "cnnkit/tnz.h"  /* the TNZ tensor file format: reader, writer, metadata */
 #include "cnnkit/io.h"   /* NumPy .npy/.npz, IDX, CSV import and export */
 #include "cnnkit/gemm.h" /* SGEMM: reference and optimised */
@@ -21,6 +22,7 @@ extern "C" {
 #include "cnnkit/model.h" /* a network: parameters, forward, backward, save, load */
 #include "cnnkit/data.h" /* datasets, batches, augmentation, metrics */
 #include "cnnkit/train.h" /* the training loop, checkpoints, logs */
+#include "cnnkit/dist.h"  /* data-parallel communication: MPI, or one process */
 #include "cnnkit/image.h" /* image decoding (PNG, JPEG, PNM), resizing, PNG writing */
 #include "cnnkit/plot.h" /* training logs read and drawn: PNG, SVG, terminal */
 #include "cnnkit/text.h" /* UTF-8 tokenizer and vocabularies */

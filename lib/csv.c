@@ -611,8 +611,8 @@ int ck_csv_write(const char *path, const ck_tensor *t, char delim, ck_err *err)
 		                  t->name);
 	size_t rows = t->rank == 0 ? 1 : (size_t)t->dims[0];
 	size_t cols = rows ? (size_t)numel / rows : 0;
-	ck_io_out o;
-	if (ck_io_out_open(&o, path, 0, err) < 0)
+	ck_outfile *o = ck_io_out_open(path, 0, err);
+	if (!o)
 		return ck_err_prefix(err, "%s", path);
 	char line[1 << 16];
 	size_t len = 0;
@@ -620,7 +620,7 @@ int ck_csv_write(const char *path, const ck_tensor *t, char delim, ck_err *err)
 	for (size_t r = 0; r < rows && rc == 0; r++) {
 		for (size_t j = 0; j < cols && rc == 0; j++) {
 			if (len > sizeof line - 64) {
-				rc = ck_io_write(&o, line, len, err);
+				rc = ck_outfile_write(o, line, len, err);
 				len = 0;
 			}
 			if (j)
@@ -630,10 +630,10 @@ int ck_csv_write(const char *path, const ck_tensor *t, char delim, ck_err *err)
 		line[len++] = '\n';
 	}
 	if (rc == 0)
-		rc = ck_io_write(&o, line, len, err);
+		rc = ck_outfile_write(o, line, len, err);
 	if (rc == 0)
-		rc = ck_io_out_close(&o, err);
+		rc = ck_outfile_commit(o, err);
 	else
-		ck_io_out_abort(&o);
+		ck_outfile_abort(o);
 	return rc < 0 ? ck_err_prefix(err, "%s", path) : 0;
 }

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -466,6 +465,10 @@ static int read_all(int fd, char **buf, size_t *len, ck_err *err)
 	return 0;
 }
 
+/* The file is read into memory, not mapped: a mapped file that another
+ * process truncates kills the reader with SIGBUS, and a read gives what the
+ * file held, whole or cut short, which the parser then judges. The cost is
+ * one copy of the file in memory while it is parsed. */
 int ck_embed_import(ck_embed *e, const char *path, ck_embed_format fmt,
                     ck_embed_import_stats *stats, ck_err *err)
 {
@@ -474,23 +477,13 @@ int ck_embed_import(ck_embed *e, const char *path, ck_embed_format fmt,
 	int fd = is_stdin ? 0 : open(path, O_RDONLY);
 	if (fd < 0)
 		return ck_err_set(err, "%s: %s", path, strerror(errno));
-	struct stat st;
-	void *map = MAP_FAILED;
 	char *buf = NULL;
 	size_t len = 0;
-	int rc = 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		len = (size_t)st.st_size;
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	}
-	if (map == MAP_FAILED)
-		rc = read_all(fd, &buf, &len, err);
+	int rc = read_all(fd, &buf, &len, err);
 	if (!is_stdin)
 		close(fd);
 	if (rc == 0)
-		rc = ck_embed_import_mem(e, map != MAP_FAILED ? map : buf, len, fmt, stats, err);
-	if (map != MAP_FAILED)
-		munmap(map, len);
+		rc = ck_embed_import_mem(e, buf, len, fmt, stats, err);
 	free(buf);
 	return rc < 0 ? ck_err_prefix(err, "%s", path) : 0;
 }
@@ -597,20 +590,6 @@ int ck_embed_export_mem(const ck_embed *e, ck_embed_format fmt, char **buf, size
 	return 0;
 }
 
-static int write_fd(int fd, const char *b, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int ck_embed_export(const ck_embed *e, const char *path, ck_embed_format fmt, ck_err *err)
 {
 	int to_stdout = strcmp(path, "-") == 0;
@@ -620,44 +599,7 @@ int ck_embed_export(const ck_embed *e, const char *path, ck_embed_format fmt, ck
 	size_t len;
 	if (ck_embed_export_mem(e, fmt, &buf, &len, err) < 0)
 		return ck_err_prefix(err, "%s", path);
-	struct stat st;
-	int direct = to_stdout || (stat(path, &st) == 0 && !S_ISREG(st.st_mode));
-	int rc = 0;
-	if (direct) {
-		int fd = to_stdout ? 1 : open(path, O_WRONLY | O_TRUNC);
-		if (fd < 0 || write_fd(fd, buf, len) < 0)
-			rc = ck_err_set(err, "%s: %s", to_stdout ? "standard output" : path, strerror(errno));
-		if (fd > 1)
-			close(fd);
-		free(buf);
-		return rc;
-	}
-	/* A temporary beside the destination, renamed into place. */
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	size_t tlen = strlen(path) + 16;
-	char *tmp = malloc(tlen);
-	if (!tmp) {
-		free(buf);
-		return ck_err_set(err, "out of memory");
-	}
-	snprintf(tmp, tlen, "%.*s.%s.tmpXXXXXX", (int)(base - path), path, base);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = ck_err_set(err, "%s: cannot create a temporary file: %s", path, strerror(errno));
-	} else {
-		mode_t mask = umask(022);
-		umask(mask);
-		if (fchmod(fd, 0666 & ~mask) < 0 || write_fd(fd, buf, len) < 0 || fsync(fd) < 0)
-			rc = ck_err_set(err, "%s: write error: %s", path, strerror(errno));
-		if (close(fd) < 0 && rc == 0)
-			rc = ck_err_set(err, "%s: write error: %s", path, strerror(errno));
-		if (rc == 0 && rename(tmp, path) < 0)
-			rc = ck_err_set(err, "%s: %s", path, strerror(errno));
-		if (rc < 0)
-			unlink(tmp);
-	}
-	free(tmp);
+	int rc = ck_outfile_save(path, 0, buf, len, err);
 	free(buf);
-	return rc;
+	return rc < 0 ? ck_err_prefix(err, "%s", to_stdout ? "standard output" : path) : 0;
 }

@@ -8,12 +8,9 @@
  * through IEND, so a truncated file is an error. */
 #include "image_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <png.h>
@@ -185,70 +182,15 @@ int ck_image_encode_png(const ck_image *img, void **out, size_t *len, ck_err *er
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 int ck_image_write_png(const ck_image *img, const char *path, ck_err *err)
 {
+	if (strcmp(path, "-") == 0 && isatty(STDOUT_FILENO))
+		return ck_err_set(err, "refusing to write a PNG to a terminal");
 	void *buf;
 	size_t len;
 	if (ck_image_encode_png(img, &buf, &len, err) < 0)
 		return -1;
-	int rc = 0;
-	if (strcmp(path, "-") == 0) {
-		if (isatty(STDOUT_FILENO))
-			rc = ck_err_set(err, "refusing to write a PNG to a terminal");
-		else if (write_all(STDOUT_FILENO, buf, len) < 0)
-			rc = ck_err_set(err, "write error: %s", strerror(errno));
-		free(buf);
-		return rc;
-	}
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* a device or FIFO */
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write_all(fd, buf, len) < 0)
-			rc = ck_err_set(err, "%s: %s", path, strerror(errno));
-		if (fd >= 0 && close(fd) < 0 && rc == 0)
-			rc = ck_err_set(err, "%s: %s", path, strerror(errno));
-		free(buf);
-		return rc;
-	}
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	size_t tlen = strlen(path) + 16;
-	char *tmp = malloc(tlen);
-	if (!tmp) {
-		free(buf);
-		return ck_err_set(err, "out of memory");
-	}
-	snprintf(tmp, tlen, "%.*s.%s.tmpXXXXXX", (int)(base - path), path, base);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = ck_err_set(err, "%s: cannot create a temporary file: %s", path, strerror(errno));
-	} else {
-		mode_t mask = umask(022);
-		umask(mask);
-		if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0)
-			rc = ck_err_set(err, "%s: %s", path, strerror(errno));
-		if (close(fd) < 0 && rc == 0)
-			rc = ck_err_set(err, "%s: %s", path, strerror(errno));
-		if (rc == 0 && rename(tmp, path) < 0)
-			rc = ck_err_set(err, "%s: %s", path, strerror(errno));
-		if (rc < 0)
-			unlink(tmp);
-	}
-	free(tmp);
+	int rc = ck_outfile_save(path, 0, buf, len, err);
 	free(buf);
 	return rc;
 }

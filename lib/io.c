@@ -166,105 +166,14 @@ too_big:
 	return ck_err_set(err, "out of memory reading the file");
 }
 
-int ck_io_out_open(ck_io_out *o, const char *path, int binary, ck_err *err)
+ck_outfile *ck_io_out_open(const char *path, int binary, ck_err *err)
 {
-	memset(o, 0, sizeof *o);
-	if (strcmp(path, "-") == 0) {
-		if (binary && isatty(1))
-			return ck_err_set(err, "refusing to write binary data to a terminal");
-		o->f = stdout;
-		return 0;
+	ck_outfile *o = ck_outfile_open(path, binary ? CK_OUTFILE_BINARY : 0, err);
+	if (o && !ck_outfile_stream(o, err)) {
+		ck_outfile_abort(o);
+		return NULL;
 	}
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-		o->f = fopen(path, "wb");
-		if (!o->f)
-			return ck_err_set(err, "cannot open: %s", strerror(errno));
-		o->device = 1;
-		return 0;
-	}
-	size_t cap = strlen(path) + 40;
-	o->path = strdup(path);
-	o->tmp = malloc(cap);
-	if (!o->path || !o->tmp)
-		goto oom;
-	int fd = -1;
-	for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
-		snprintf(o->tmp, cap, "%s.tmp%ld.%d", path, (long)getpid(), attempt);
-		fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd < 0 && errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		ck_err_set(err, "cannot create %s: %s", o->tmp, strerror(errno));
-		goto fail;
-	}
-	o->f = fdopen(fd, "wb");
-	if (!o->f) {
-		ck_err_set(err, "%s", strerror(errno));
-		close(fd);
-		unlink(o->tmp);
-		goto fail;
-	}
-	return 0;
-oom:
-	ck_err_set(err, "out of memory");
-fail:
-	free(o->path);
-	free(o->tmp);
-	memset(o, 0, sizeof *o);
-	return -1;
-}
-
-int ck_io_write(ck_io_out *o, const void *p, size_t n, ck_err *err)
-{
-	if (n > 0 && fwrite(p, 1, n, o->f) != n)
-		return ck_err_set(err, "write error: %s", strerror(errno));
-	return 0;
-}
-
-int ck_io_out_close(ck_io_out *o, ck_err *err)
-{
-	if (o->device) { /* written in place: flushed, checked and closed */
-		int rc = 0;
-		if (fflush(o->f) != 0 || ferror(o->f))
-			rc = ck_err_set(err, "write error: %s", strerror(errno));
-		if (fclose(o->f) != 0 && rc == 0)
-			rc = ck_err_set(err, "write error: %s", strerror(errno));
-		memset(o, 0, sizeof *o);
-		return rc;
-	}
-	if (!o->tmp) { /* standard output: flushed and checked, left open */
-		if (fflush(o->f) != 0 || ferror(o->f))
-			return ck_err_set(err, "write error: %s", strerror(errno));
-		return 0;
-	}
-	int rc = 0;
-	if (fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0)
-		rc = ck_err_set(err, "write error: %s", strerror(errno));
-	if (fclose(o->f) != 0 && rc == 0)
-		rc = ck_err_set(err, "write error: %s", strerror(errno));
-	if (rc == 0 && rename(o->tmp, o->path) != 0)
-		rc = ck_err_set(err, "cannot rename %s: %s", o->tmp, strerror(errno));
-	if (rc != 0)
-		unlink(o->tmp);
-	free(o->tmp);
-	free(o->path);
-	memset(o, 0, sizeof *o);
-	return rc;
-}
-
-void ck_io_out_abort(ck_io_out *o)
-{
-	if (o->device)
-		fclose(o->f);
-	if (o->tmp) {
-		fclose(o->f);
-		unlink(o->tmp);
-	}
-	free(o->tmp);
-	free(o->path);
-	memset(o, 0, sizeof *o);
+	return o;
 }
 
 /* IDX magic: 0 0 TYPE RANK with a type cnnkit reads and a rank it supports. */

@@ -68,23 +68,10 @@ ck_tensor *ck_io_tnz_adopt(ck_tnz *out, const char *name, ck_tensor *t, ck_err *
  * one NUL byte after its len bytes. */
 int ck_io_slurp(const char *path, unsigned char **buf, size_t *len, ck_err *err);
 
-/* An output file written under a temporary name and renamed on close. */
-typedef struct ck_io_out {
-	FILE *f;
-	char *tmp;  /* NULL for standard output and for a device */
-	char *path;
-	int device; /* path is an existing non-regular file, written in place */
-} ck_io_out;
-
-/* path "-" is standard output; binary output to a terminal is refused. An
- * existing path that is not a regular file (/dev/null, a FIFO) is written
- * directly: renaming a temporary file over it would replace the device. */
-int ck_io_out_open(ck_io_out *o, const char *path, int binary, ck_err *err);
-/* Flushes, checks for write errors, syncs and renames. Frees o's names. */
-int ck_io_out_close(ck_io_out *o, ck_err *err);
-/* Removes the temporary file. */
-void ck_io_out_abort(ck_io_out *o);
-int ck_io_write(ck_io_out *o, const void *p, size_t n, ck_err *err);
+/* ck_outfile_open (cnnkit/file.h) with its stream made: the writers
+ * below write through stdio (npz seeks back to patch headers). binary: a
+ * terminal is refused for "-". */
+ck_outfile *ck_io_out_open(const char *path, int binary, ck_err *err);
 
 /* ---- npy pieces used by npz ---------------------------------------------- */
 

@@ -484,20 +484,20 @@ int ck_io_npy_emit(const ck_tensor *t, ck_io_sink sink, void *ctx, ck_err *err)
 
 static int file_sink(void *ctx, const void *p, size_t n, ck_err *err)
 {
-	return ck_io_write(ctx, p, n, err);
+	return ck_outfile_write(ctx, p, n, err);
 }
 
 int ck_npy_write(const char *path, const ck_tensor *t, ck_err *err)
 {
-	ck_io_out o;
+	ck_outfile *o;
 	size_t bytes;
-	if (npy_check(t, &bytes, err) < 0 || ck_io_out_open(&o, path, 1, err) < 0)
+	if (npy_check(t, &bytes, err) < 0 || !(o = ck_io_out_open(path, 1, err)))
 		return ck_err_prefix(err, "%s", path);
-	if (ck_io_npy_emit(t, file_sink, &o, err) < 0) {
-		ck_io_out_abort(&o);
+	if (ck_io_npy_emit(t, file_sink, o, err) < 0) {
+		ck_outfile_abort(o);
 		return ck_err_prefix(err, "%s", path);
 	}
-	if (ck_io_out_close(&o, err) < 0)
+	if (ck_outfile_commit(o, err) < 0)
 		return ck_err_prefix(err, "%s", path);
 	return 0;
 }

@@ -413,7 +413,8 @@ typedef struct zip_member {
 } zip_member;
 
 typedef struct zip_writer {
-	ck_io_out out;
+	ck_outfile *out;
+	FILE *f;           /* out's stream */
 	uint64_t pos;      /* bytes written so far */
 	uint64_t zip64_at; /* sizes and offsets from here on need ZIP64 */
 	zip_member cur;
@@ -424,7 +425,7 @@ typedef struct zip_writer {
 
 static int zw_put(zip_writer *w, const void *p, size_t n, ck_err *err)
 {
-	if (ck_io_write(&w->out, p, n, err) < 0)
+	if (ck_outfile_write(w->out, p, n, err) < 0)
 		return -1;
 	w->pos += n;
 	return 0;
@@ -548,7 +549,7 @@ static int write_member(zip_writer *w, const ck_tensor *t, int level, ck_err *er
 		return ck_err_set(err, "internal error: member size estimate");
 	/* Rewrite the local header with the CRC and sizes. */
 	local_header(h, m, zip64);
-	FILE *f = w->out.f;
+	FILE *f = w->f;
 	if (fflush(f) != 0 || fseeko(f, (off_t)m->offset, SEEK_SET) != 0 ||
 	    fwrite(h, 1, hlen, f) != hlen || fseeko(f, 0, SEEK_END) != 0)
 		return ck_err_set(err, "write error: %s", strerror(errno));
@@ -659,11 +660,12 @@ int ck_io_npz_write_ex(const char *path, const ck_tnz *in, int level, uint64_t z
 		return ck_err_set(err, "out of memory");
 	}
 	w->zip64_at = zip64_at;
-	if (ck_io_out_open(&w->out, path, 1, err) < 0) {
+	if (!(w->out = ck_io_out_open(path, 1, err))) {
 		free(w);
 		free(done);
 		return ck_err_prefix(err, "%s", path);
 	}
+	w->f = ck_outfile_stream(w->out, NULL);
 	int rc = 0;
 	for (size_t i = 0; i < in->count && rc == 0; i++) {
 		rc = write_member(w, &in->tensors[i], level, err);
@@ -677,9 +679,9 @@ int ck_io_npz_write_ex(const char *path, const ck_tnz *in, int level, uint64_t z
 	if (rc == 0)
 		rc = write_end(w, ndone, cd_off, err);
 	if (rc == 0)
-		rc = ck_io_out_close(&w->out, err);
+		rc = ck_outfile_commit(w->out, err);
 	else
-		ck_io_out_abort(&w->out);
+		ck_outfile_abort(w->out);
 	for (size_t i = 0; i < ndone; i++)
 		free(done[i].name);
 	free(done);

@@ -7,26 +7,24 @@
  * thread count, so neither do the output bytes.
  *
  * Output goes through write(2) (no stdio buffer to lose an error in). A path
- * is written to ".<name>.tmpXXXXXX" in the same directory and renamed over
- * the name after fsync, so a partial file never carries the final name. */
+ * is opened with ck_outfile_open: a temporary file beside it, renamed over the
+ * name after fsync, so a partial file never carries the final name. */
 #include "cnnkit.h"
 #include "tnz_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 struct ck_tnz_writer {
-	int fd, own_fd;        /* own_fd: a device opened by path, closed by close */
-	char *path, *tmp_path; /* both NULL when writing a descriptor */
+	int fd;
+	ck_outfile *out; /* the path being written; NULL for a caller's descriptor */
 	int level, shuffle, threads;
 	size_t chunk_bytes;
 	int failed;  /* a write or size error happened: only abort/close remain */
@@ -159,8 +157,6 @@ static void writer_free(ck_tnz_writer *w)
 	for (int i = 0; i < w->threads; i++)
 		tnz_wchunk_free(&w->chunks[i]);
 	free(w->chunks);
-	free(w->path);
-	free(w->tmp_path);
 	free(w);
 }
 
@@ -174,74 +170,18 @@ ck_tnz_writer *ck_tnz_writer_fdopen(int fd, const ck_tnz_opts *opts, ck_err *err
 	return w;
 }
 
-/* 0666 less the umask, as open(2) would have done (mkstemp uses 0600). The
- * umask can only be read by setting it; this runs before any thread exists
- * in the programs that use it. */
-static mode_t creation_mode(void)
-{
-	mode_t mask = umask(022);
-	umask(mask);
-	return 0666 & ~mask;
-}
-
 ck_tnz_writer *ck_tnz_writer_open(const char *path, const ck_tnz_opts *opts, ck_err *err)
 {
-	if (strcmp(path, "-") == 0) {
-		if (isatty(STDOUT_FILENO)) {
-			ck_err_set(err, "refusing to write binary data to a terminal");
-			return NULL;
-		}
-		return ck_tnz_writer_fdopen(STDOUT_FILENO, opts, err);
-	}
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	size_t dirlen = (size_t)(base - path);
-	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-		ck_err_set(err, "not a file name");
-		return NULL;
-	}
-	/* A device or a FIFO cannot be replaced by a rename: write it. */
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		if (S_ISDIR(st.st_mode)) {
-			ck_err_set(err, "%s", strerror(EISDIR));
-			return NULL;
-		}
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0) {
-			ck_err_set(err, "%s", strerror(errno));
-			return NULL;
-		}
-		ck_tnz_writer *w = ck_tnz_writer_fdopen(fd, opts, err);
-		if (!w) {
-			close(fd);
-			return NULL;
-		}
-		w->own_fd = 1;
-		return w;
-	}
 	ck_tnz_writer *w = writer_new(-1, opts, err);
 	if (!w)
 		return NULL;
-	/* "<dir>/.<base>.tmpXXXXXX" */
-	size_t tlen = dirlen + 1 + strlen(base) + 11 + 1;
-	w->path = strdup(path);
-	w->tmp_path = malloc(tlen);
-	if (!w->path || !w->tmp_path) {
-		ck_err_set(err, "out of memory");
+	w->out = ck_outfile_open(path, CK_OUTFILE_BINARY, err);
+	if (!w->out) {
 		writer_free(w);
 		return NULL;
 	}
-	snprintf(w->tmp_path, tlen, "%.*s.%s.tmpXXXXXX", (int)dirlen, path, base);
-	w->fd = mkstemp(w->tmp_path);
-	if (w->fd < 0) {
-		ck_err_set(err, "cannot create a temporary file: %s", strerror(errno));
-		writer_free(w);
-		return NULL;
-	}
-	if (fchmod(w->fd, creation_mode()) || write_start(w, err)) {
-		if (!w->failed)
-			ck_err_set(err, "fchmod: %s", strerror(errno));
+	w->fd = ck_outfile_fd(w->out);
+	if (write_start(w, err)) {
 		ck_tnz_writer_abort(w);
 		return NULL;
 	}
@@ -474,28 +414,6 @@ int ck_tnz_writer_tensor(ck_tnz_writer *w, const ck_tensor *t, ck_err *err)
 	return ck_tnz_writer_end(w, err);
 }
 
-/* Makes the rename durable; a failure here loses nothing that was asked
- * for, so it is not reported. */
-static void sync_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[4096] = ".";
-	if (slash) {
-		size_t n = (size_t)(slash - path);
-		if (n >= sizeof dir)
-			return;
-		memcpy(dir, path, n);
-		dir[n ? n : 1] = '\0';
-		if (n == 0)
-			dir[0] = '/';
-	}
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 int ck_tnz_writer_close(ck_tnz_writer *w, ck_err *err)
 {
 	int rc = writer_usable(w, err);
@@ -507,21 +425,10 @@ int ck_tnz_writer_close(ck_tnz_writer *w, ck_err *err)
 		tnz_put32(body + 4, w->metas);
 		rc = write_record(w, TNZ_FEND, body, sizeof body, err);
 	}
-	if (w->tmp_path) {
-		if (rc == 0 && fsync(w->fd))
-			rc = ck_err_set(err, "fsync: %s", strerror(errno));
-		if (close(w->fd) && rc == 0)
-			rc = ck_err_set(err, "close: %s", strerror(errno));
-		w->fd = -1;
-		if (rc == 0 && rename(w->tmp_path, w->path))
-			rc = ck_err_set(err, "rename: %s", strerror(errno));
-		if (rc == 0)
-			sync_dir(w->path);
-		else
-			unlink(w->tmp_path);
-	}
-	if (w->own_fd && close(w->fd) && rc == 0)
-		rc = ck_err_set(err, "close: %s", strerror(errno));
+	if (w->out && rc == 0)
+		rc = ck_outfile_commit(w->out, err);
+	else if (w->out)
+		ck_outfile_abort(w->out);
 	writer_free(w);
 	return rc;
 }
@@ -530,13 +437,7 @@ void ck_tnz_writer_abort(ck_tnz_writer *w)
 {
 	if (!w)
 		return;
-	if (w->tmp_path) {
-		if (w->fd >= 0)
-			close(w->fd);
-		unlink(w->tmp_path);
-	}
-	if (w->own_fd)
-		close(w->fd);
+	ck_outfile_abort(w->out);
 	writer_free(w);
 }
 

@@ -11,9 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "cnnkit/file.h"
 #include "cnnkit/text.h"
 #include "cnnkit/tnz.h"
 
@@ -362,52 +361,16 @@ fail:
 
 int ck_vocab_write_txt(const ck_vocab *v, const char *path, ck_err *err)
 {
-	int to_stdout = strcmp(path, "-") == 0;
-	struct stat st;
-	int direct = to_stdout || (stat(path, &st) == 0 && !S_ISREG(st.st_mode));
-	char *tmp = NULL;
-	FILE *f = NULL;
-	if (to_stdout) {
-		f = stdout;
-	} else if (direct) {
-		f = fopen(path, "w");
-	} else {
-		const char *slash = strrchr(path, '/');
-		const char *base = slash ? slash + 1 : path;
-		size_t n = strlen(path) + 16;
-		if (!(tmp = malloc(n)))
-			return ck_err_set(err, "out of memory");
-		snprintf(tmp, n, "%.*s.%s.tmpXXXXXX", (int)(base - path), path, base);
-		int fd = mkstemp(tmp);
-		mode_t mask = umask(022);
-		umask(mask);
-		if (fd >= 0 && (fchmod(fd, 0666 & ~mask) < 0 || !(f = fdopen(fd, "w")))) {
-			close(fd);
-			unlink(tmp);
-		}
-	}
+	ck_outfile *o = ck_outfile_open(path, 0, err);
+	FILE *f = o ? ck_outfile_stream(o, err) : NULL;
 	if (!f) {
-		ck_err_set(err, "%s: %s", path, strerror(errno));
-		free(tmp);
-		return -1;
+		ck_outfile_abort(o);
+		return ck_err_prefix(err, "%s", path);
 	}
 	for (size_t id = 0; id < v->n; id++)
 		fprintf(f, "%s\t%" PRId64 "\n", v->pool + v->ents[id].off, v->ents[id].count);
-	int bad = ferror(f) | fflush(f);
-	int e = errno;
-	if (!to_stdout) {
-		if (!bad && tmp && fsync(fileno(f)) < 0)
-			bad = 1, e = errno;
-		if (fclose(f) != 0 && !bad)
-			bad = 1, e = errno;
-	}
-	if (!bad && tmp && rename(tmp, path) < 0)
-		bad = 1, e = errno;
-	if (bad && tmp)
-		unlink(tmp);
-	free(tmp);
-	if (bad)
-		return ck_err_set(err, "%s: write error: %s", path, strerror(e));
+	if (ck_outfile_commit(o, err) < 0)
+		return ck_err_prefix(err, "%s", path);
 	return 0;
 }
 

@@ -17,7 +17,9 @@
 # Environment: BUILD (build directory, default build), DEMO_DIR (where the
 # data, logs and models go, default $BUILD/demo), EPOCHS (image part, default
 # 5), FASHION_DIR (the IDX files, default /usr/share/datasets/fashion-mnist),
-# DEMO_SENTIMENT (a directory holding amazon.tsv and imdb.tsv: no download).
+# DEMO_SENTIMENT (a directory holding amazon.tsv and imdb.tsv: no download),
+# MPIRUN (a launcher for the image training, e.g. "mpirun -np 2" with
+# BUILD=build-mpi: make demo-mpi; the same global batch of 64, so the same recipe).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +29,11 @@ PATH="$BUILD/bin:$PATH"
 dir=${DEMO_DIR:-$BUILD/demo}
 epochs=${EPOCHS:-5}
 src=${FASHION_DIR:-/usr/share/datasets/fashion-mnist}
+mpirun=${MPIRUN:-}
+# Open MPI refuses root unless told twice; a container's CI runs as root.
+if [ -n "$mpirun" ] && [ "$(id -u)" -eq 0 ]; then
+	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
 part=${1:-all}
 case $part in
 all|image|text) ;;
@@ -54,7 +61,8 @@ image_demo() {
 	rm -f log.tsv
 	# The test set is watched each epoch (val_loss, val_acc in the log, for the
 	# plot) but never chooses the model: --keep-best last.
-	cnn-train --arch "$arch" --batch 64 --optim momentum --momentum 0.9 --lr 0.05 \
+	# shellcheck disable=SC2086
+	$mpirun cnn-train --arch "$arch" --batch 64 --optim momentum --momentum 0.9 --lr 0.05 \
 		--epochs "$epochs" --seed 1 --val test.tnz --keep-best last --log log.tsv \
 		-o model.tnz train.tnz
 	lossplot --title "Fashion-MNIST, reference CNN" -o loss.png log.tsv

@@ -48,6 +48,15 @@ const char *ck_dtype_name(int dtype);
 /* Parses a name from ck_dtype_name; returns 0, or -1 if unknown. */
 int ck_dtype_parse(const char *name, ck_dtype *out);
 
+/* Range-checked numbers from text (command-line options, metadata values).
+ * The whole of s must be the number: no blanks before or after, nothing
+ * after it. ck_parse_i64 reads decimal with an optional sign; ck_parse_f64
+ * reads what strtod does (1.5, -2e-3, inf) except NaN, and a value too large
+ * for a double is an error, not infinity. Both return 0 and store the value
+ * when it lies within [lo, hi], else -1 and leave *out alone. */
+int ck_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+int ck_parse_f64(const char *s, double lo, double hi, double *out);
+
 /* Library version string, e.g. "0.1.0". */
 const char *ck_version(void);
 

@@ -120,7 +120,8 @@ void ck_image_to_chw_f32(float *dst, const ck_image *img, const float *mean, con
 /* Encodes img (1 to 4 channels) as an 8-bit PNG into *out (malloc'ed). */
 int ck_image_encode_png(const ck_image *img, void **out, size_t *len, ck_err *err);
 /* Writes img as PNG to path ("-" standard output, refused when a terminal),
- * through a temporary file renamed into place. */
+ * through a temporary file renamed into place (ck_outfile_open). Messages do
+ * not name the path. */
 int ck_image_write_png(const ck_image *img, const char *path, ck_err *err);
 
 /* A contact sheet of the first n images of x (N, C, H, W), u8 or f32, C 1 or
