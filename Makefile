@@ -156,6 +156,7 @@ bench: bench-deps all $(BENCH)
 	@BUILD=$(BUILD) sh tools/bench/run.sh
 
 demo: deps all
+	@sh tools/deps.sh demo
 	@BUILD=$(BUILD) sh tools/demo.sh
 
 # make demo with the training on 2 ranks of the MPI build (one core each here).
