@@ -323,7 +323,7 @@ static void test_tokenize_alignment(void)
 	static const char *pieces[] = {
 		"the", "LORD", "Beginning", "x2,5y", "3.14", "1,000", "don't", "well-known", "a--b",
 		"end-", "'q'", ".", ",", "!", "(R$", "AÇÃO", "não", "é", "don\xE2\x80\x99t",
-		"exam\xC2\xAD" "ple", "\xFF", "\xE2\x80", "\t", "\r", "👍🏽", "Москва", "_", "-",
+		"exam\xC2\xADple", "\xFF", "\xE2\x80", "\t", "\r", "👍🏽", "Москва", "_", "-",
 		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl", /* 64 */
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLM", /* 65 */
 	};
