@@ -4,11 +4,11 @@
  *     tokenize -o test.tnz --label-field 1 --vocab-from train.tnz test.tsv
  *     tokenize --text corpus.txt | fasttext skipgram -input /dev/stdin ...
  *
- * The input is read in blocks of whole lines; the documents of a block are
- * split among the threads, each tokenising its share into its own buffers
- * (text, or token ids against a thread-local vocabulary merged into the
- * global one afterwards), and the results are used in document order, so the
- * output does not depend on the thread count.
+ * The input is read in blocks of whole lines that go through a pipeline:
+ * each thread takes the next block, tokenises it into its own buffers (text,
+ * or token ids against a thread-local vocabulary merged into the global one
+ * afterwards), and waits for its turn to use the results, in input order, so
+ * the output does not depend on the thread count.
  *
  * Memory: with a fixed vocabulary (--vocab-from) and a known row length
  * (--maxlen, or the x width or input shape of the --vocab-from file) x is
@@ -20,6 +20,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,8 @@
  * becomes "<unk>" and a space, or an invalid byte that becomes a three-byte
  * U+FFFD token and a space. */
 #define TEXT_GROWTH 6
-#define BLOCK_BYTES (1u << 20) /* input read at a time (fits in cache); grows for longer lines */
+#define BLOCK_BYTES (1u << 18) /* input read at a time (fits in cache); grows for longer lines */
+#define PARTS_PER_THREAD 4    /* blocks in flight: how far a thread may run ahead */
 
 static const char usage_text[] =
 	"usage: tokenize [--label-field N] [--text-field N] [--maxlen L] [--vocab-from FILE]\n"
@@ -191,6 +193,27 @@ static size_t reader_next(reader *r)
 	}
 }
 
+/* Gives the block that reader_next just returned away without copying it:
+ * *buf (capacity *cap) and r->buf trade places, the bytes after the block
+ * (the start of the next line) moving into the reader's new buffer. */
+static void reader_hand_over(reader *r, char **buf, size_t *cap)
+{
+	size_t rest = r->len - r->used;
+	if (*cap < r->cap) {
+		*buf = xrealloc(*buf, r->cap);
+		*cap = r->cap;
+	}
+	memcpy(*buf, r->buf + r->used, rest);
+	char *b = r->buf;
+	size_t c = r->cap;
+	r->buf = *buf;
+	r->cap = *cap;
+	*buf = b;
+	*cap = c;
+	r->len = rest;
+	r->used = 0;
+}
+
 /* ---- documents ---------------------------------------------------------------- */
 
 /* One line: up to two pieces of text (the line less its label field) and
@@ -315,8 +338,11 @@ typedef struct part {
 	const ck_vocab *fixed; /* --vocab-from, or NULL */
 	ck_vocab *local;       /* tokens counted here, ids local to the part */
 	size_t keep;           /* ids kept per document (0 in text mode) */
+	char *block;           /* its block of lines (docs point into it) */
+	size_t block_cap;
 	doc *docs;
-	size_t first, count;   /* docs of this part */
+	size_t count, docs_cap; /* docs of the block */
+	enum { PART_FREE, PART_BUSY, PART_DONE } state; /* DONE: tokenised, not yet used */
 	/* text mode */
 	char *out;
 	size_t out_len, out_cap;
@@ -331,19 +357,53 @@ typedef struct part {
 	int failed;
 } part;
 
-/* Appends a token to the text of the document (room was reserved for the
- * whole document by part_run). */
-static inline void text_append(part *p, const char *tok, size_t len)
+/* Copies 1 <= n <= 16 bytes (most words) without a loop, whose exit the
+ * branch predictor keeps missing: 4 to 16 bytes as four 4-byte pieces at 0,
+ * at1, at2 and n - 4, no gap between them (they overlap when n < 16), 1 to
+ * 3 as three bytes. */
+static inline void copy_short(char *o, const char *s, size_t n)
+{
+	if (n >= 4) {
+		size_t at1 = n - 4 < 4 ? n - 4 : 4, at2 = n - 4 > at1 + 4 ? n - 8 : at1;
+		uint32_t a, b, c, d;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + at1, 4);
+		memcpy(&c, s + at2, 4);
+		memcpy(&d, s + n - 4, 4);
+		memcpy(o, &a, 4);
+		memcpy(o + at1, &b, 4);
+		memcpy(o + at2, &c, 4);
+		memcpy(o + n - 4, &d, 4);
+	} else {
+		o[0] = s[0];
+		o[n / 2] = s[n / 2];
+		o[n - 1] = s[n - 1];
+	}
+}
+
+/* text_append of a token longer than copy_short takes; kept out of line so
+ * that the common case needs no stack frame. */
+static __attribute__((noinline)) void text_append_long(part *p, const char *tok, size_t len)
 {
 	char *o = p->out + p->out_len;
-	if (p->doc_tokens++)
-		*o++ = ' ';
-	if (len <= 16) /* most words: cheaper than calling memcpy */
-		for (size_t i = 0; i < len; i++)
-			o[i] = tok[i];
-	else
-		memcpy(o, tok, len);
-	p->out_len = (size_t)(o + len - p->out);
+	memcpy(o, tok, len);
+	o[len] = ' ';
+	p->out_len += len + 1;
+}
+
+/* Appends a token and a space to the text of the document (room was
+ * reserved for the whole document by part_run, which turns the last space
+ * into the newline). */
+static inline void text_append(part *p, const char *tok, size_t len)
+{
+	if (len > 16) {
+		text_append_long(p, tok, len);
+		return;
+	}
+	char *o = p->out + p->out_len;
+	copy_short(o, tok, len);
+	o[len] = ' ';
+	p->out_len += len + 1;
 }
 
 static int emit_text(const char *tok, size_t len, void *ctx)
@@ -405,7 +465,7 @@ static void part_run(part *p)
 	                   : p->local  ? emit_text_count
 	                               : emit_text;
 	for (size_t i = 0; i < p->count && !p->failed; i++) {
-		const doc *d = &p->docs[p->first + i];
+		const doc *d = &p->docs[i];
 		p->doc_tokens = 0;
 		if (p->o->text && p->o->label_field) {
 			reserve(&p->out, &p->out_cap, p->out_len + d->label_len + 1, 1);
@@ -416,12 +476,15 @@ static void part_run(part *p)
 		if (p->o->text) /* the most a document's text can become (see below) */
 			reserve(&p->out, &p->out_cap,
 			        p->out_len + TEXT_GROWTH * (d->len[0] + d->len[1]) + 8, 1);
+		size_t text_start = p->out_len;
 		for (int k = 0; k < 2 && !p->failed; k++)
 			if (d->len[k] &&
 			    ck_tokenize(&p->o->tok, d->text[k], d->len[k], emit, p, &p->invalid, NULL) < 0)
 				p->failed = 1;
 		if (p->o->text) {
-			reserve(&p->out, &p->out_cap, p->out_len + 1, 1);
+			/* The space after the last token, or a newline of its own. */
+			if (p->out_len > text_start)
+				p->out_len--;
 			p->out[p->out_len++] = '\n';
 		} else {
 			p->ntok[i] = p->doc_tokens;
@@ -439,10 +502,17 @@ typedef struct run {
 	int streaming;    /* x written block by block */
 	labels lb;
 	ck_meta from_meta; /* metadata of the --vocab-from file */
+	int threads;
 	part *parts;
-	int nparts;
-	doc *docs;
-	size_t docs_cap;
+	int nparts; /* PARTS_PER_THREAD a thread */
+	/* The pipeline over the blocks of the input being read (process_file). */
+	pthread_mutex_t lock; /* held to read a block, to use one, and for the fields below */
+	pthread_cond_t freed; /* a part became free, or the input ended */
+	uint64_t next_read, next_use; /* the next block to read, to use */
+	int eof;
+	reader *rd;
+	int64_t line; /* lines read from it so far */
+	size_t keep;  /* ids kept per document (0 in text mode) */
 	/* outputs */
 	FILE *text_out;          /* text_file's stream */
 	ck_outfile *text_file;
@@ -483,85 +553,160 @@ static void note_doc(run *r, int64_t ntok)
 	}
 }
 
-/* Tokenises one block of lines (docs already split) and uses the results. */
-static void process_block(run *r, size_t ndocs, size_t keep)
+/* Uses the results of a tokenised block, in input order: the vocabulary
+ * merged, the text written or the ids kept. */
+static void use_part(run *r, part *p, size_t keep)
 {
-	size_t bytes = 0;
-	for (size_t i = 0; i < ndocs; i++)
-		bytes += r->docs[i].len[0] + r->docs[i].len[1] + 1;
-	/* Contiguous shares of about equal bytes, one per thread. */
-	size_t at = 0, acc = 0;
-	for (int t = 0; t < r->nparts; t++) {
-		part *p = &r->parts[t];
-		p->docs = r->docs;
-		p->first = at;
-		size_t goal = bytes / (size_t)r->nparts * (size_t)(t + 1);
-		while (at < ndocs && (acc < goal || t == r->nparts - 1)) {
-			acc += r->docs[at].len[0] + r->docs[at].len[1] + 1;
-			at++;
-		}
-		p->count = at - p->first;
-		p->keep = keep;
-	}
-	int nparts = r->nparts;
-#pragma omp parallel for schedule(static, 1) num_threads(nparts)
-	for (int t = 0; t < nparts; t++)
-		part_run(&r->parts[t]);
-
 	ck_err err;
-	for (int t = 0; t < nparts; t++) {
-		part *p = &r->parts[t];
-		if (p->failed)
-			die("out of memory");
-		r->invalid_total += p->invalid;
-		if (p->local) {
-			/* Local ids to global ones; counts added. */
-			size_t n = ck_vocab_size(p->local);
-			int32_t *map = xrealloc(NULL, n * sizeof *map);
-			for (size_t k = 0; k < n; k++) {
-				size_t len;
-				const char *tok = ck_vocab_token(p->local, (int64_t)k, &len);
-				int64_t id = ck_vocab_add(r->vocab, tok, len, ck_vocab_count(p->local, (int64_t)k),
-				                          &err);
-				if (id < 0)
-					die("%s", err.msg);
-				map[k] = (int32_t)id;
-			}
-			for (size_t k = 0; k < p->nids; k++)
-				p->ids[k] = map[p->ids[k]];
-			free(map);
-			ck_vocab_free(p->local);
-			if (!(p->local = ck_vocab_new(&err)))
+	if (p->failed)
+		die("out of memory");
+	r->invalid_total += p->invalid;
+	if (p->local) {
+		/* Local ids to global ones; counts added. */
+		size_t n = ck_vocab_size(p->local);
+		int32_t *map = xrealloc(NULL, n * sizeof *map);
+		for (size_t k = 0; k < n; k++) {
+			size_t len;
+			const char *tok = ck_vocab_token(p->local, (int64_t)k, &len);
+			int64_t id = ck_vocab_add(r->vocab, tok, len, ck_vocab_count(p->local, (int64_t)k),
+			                          &err);
+			if (id < 0)
 				die("%s", err.msg);
+			map[k] = (int32_t)id;
 		}
-		if (r->o.text) {
-			if (fwrite(p->out, 1, p->out_len, r->text_out) != p->out_len)
-				die("write error on %s: %s", r->o.output ? r->o.output : "standard output",
-				    strerror(errno));
+		for (size_t k = 0; k < p->nids; k++)
+			p->ids[k] = map[p->ids[k]];
+		free(map);
+		ck_vocab_free(p->local);
+		if (!(p->local = ck_vocab_new(&err)))
+			die("%s", err.msg);
+	}
+	if (r->o.text) {
+		if (fwrite(p->out, 1, p->out_len, r->text_out) != p->out_len)
+			die("write error on %s: %s", r->o.output ? r->o.output : "standard output",
+			    strerror(errno));
+		return;
+	}
+	size_t id_at = 0;
+	for (size_t i = 0; i < p->count; i++) {
+		int64_t nt = p->ntok[i];
+		size_t kept = (size_t)(nt < (int64_t)keep ? nt : (int64_t)keep);
+		if (nt > INT32_MAX)
+			die("a document of %" PRId64 " tokens: over the limit of %d", nt, INT32_MAX);
+		note_doc(r, nt);
+		reserve(&r->y, &r->y_alloc, r->ndocs + 1, sizeof *r->y);
+		r->y[r->ndocs] = p->docs[i].y;
+		if (r->streaming) {
+			write_row(r, p->ids + id_at, kept, NULL);
+		} else {
+			reserve(&r->ids, &r->ids_cap, r->nids + kept + 1, sizeof *r->ids);
+			memcpy(r->ids + r->nids, p->ids + id_at, kept * sizeof *r->ids);
+			r->nids += kept;
+			reserve(&r->ntok, &r->ntok_alloc, r->ndocs + 1, sizeof *r->ntok);
+			r->ntok[r->ndocs] = nt;
+		}
+		id_at += kept;
+		r->ndocs++;
+	}
+}
+
+/* Splits the n bytes of whole lines in p->block into its documents. */
+static void split_block(run *r, part *p, size_t n)
+{
+	const options *o = &r->o;
+	char where[PATH_MAX + 64];
+	const char *s = p->block, *end = p->block + n;
+	p->count = 0;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *eol = nl ? nl : end;
+		const char *next = nl ? nl + 1 : end;
+		r->line++;
+		if (eol > s && eol[-1] == '\r')
+			eol--;
+		reserve(&p->docs, &p->docs_cap, p->count + 1, sizeof *p->docs);
+		doc *d = &p->docs[p->count++];
+		memset(d, 0, sizeof *d);
+		size_t len = (size_t)(eol - s);
+		if (o->label_field || o->text_field)
+			snprintf(where, sizeof where, "%s: line %" PRId64, r->rd->name, r->line);
+		if (o->label_field) {
+			if (!field(s, len, o->label_field, &d->label, &d->label_len))
+				die("%s: no label: fewer than %ld tab-separated fields", where, o->label_field);
+			/* Field 1 of a line without a tab is the whole line: a
+			 * sentence whose label is missing, not a label. */
+			if (!o->text_field && d->label_len == len)
+				die("%s: %s: expected a label and a text, tab-separated", where,
+				    len ? "no tab" : "empty line");
+			d->y = label_id(&r->lb, d->label, d->label_len, where);
+		}
+		if (o->text_field) {
+			if (!field(s, len, o->text_field, &d->text[0], &d->len[0]))
+				die("%s: no text: fewer than %ld tab-separated fields", where, o->text_field);
+		} else if (o->label_field) {
+			/* The line less the label field: before it and after it. */
+			d->text[0] = s;
+			d->len[0] = (size_t)(d->label - s);
+			d->text[1] = d->label + d->label_len;
+			d->len[1] = (size_t)(eol - d->text[1]);
+		} else {
+			d->text[0] = s;
+			d->len[0] = len;
+		}
+		s = next;
+	}
+}
+
+/* One thread of the pipeline over the input's blocks. Block seq (in input
+ * order, from 0) goes to part seq % nparts. A thread takes the next block
+ * (read into its part and split into documents, one thread at a time),
+ * tokenises it, then uses, in input order, every tokenised block
+ * whose turn has come. A thread never waits for a slower one unless it is
+ * nparts blocks ahead, and then it sleeps (an OpenMP barrier per block spun
+ * away as much CPU time as the tokenising took, on a busy machine). */
+static void pipeline(run *r)
+{
+	size_t keep = r->keep;
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		part *u;
+		while (r->next_use < r->next_read &&
+		       (u = &r->parts[r->next_use % (uint64_t)r->nparts])->state == PART_DONE) {
+			use_part(r, u, keep);
+			u->state = PART_FREE;
+			r->next_use++;
+			pthread_cond_broadcast(&r->freed);
+		}
+		if (r->eof)
+			break;
+		part *p = &r->parts[r->next_read % (uint64_t)r->nparts];
+		if (p->state != PART_FREE) {
+			pthread_cond_wait(&r->freed, &r->lock);
 			continue;
 		}
-		size_t id_at = 0;
-		for (size_t i = 0; i < p->count; i++) {
-			int64_t nt = p->ntok[i];
-			size_t kept = (size_t)(nt < (int64_t)keep ? nt : (int64_t)keep);
-			if (nt > INT32_MAX)
-				die("a document of %" PRId64 " tokens: over the limit of %d", nt, INT32_MAX);
-			note_doc(r, nt);
-			reserve(&r->y, &r->y_alloc, r->ndocs + 1, sizeof *r->y);
-			r->y[r->ndocs] = r->docs[p->first + i].y;
-			if (r->streaming) {
-				write_row(r, p->ids + id_at, kept, NULL);
-			} else {
-				reserve(&r->ids, &r->ids_cap, r->nids + kept + 1, sizeof *r->ids);
-				memcpy(r->ids + r->nids, p->ids + id_at, kept * sizeof *r->ids);
-				r->nids += kept;
-				reserve(&r->ntok, &r->ntok_alloc, r->ndocs + 1, sizeof *r->ntok);
-				r->ntok[r->ndocs] = nt;
-			}
-			id_at += kept;
-			r->ndocs++;
+		size_t n = reader_next(r->rd);
+		if (n == 0) {
+			r->eof = 1;
+			pthread_cond_broadcast(&r->freed);
+			break;
 		}
+		reader_hand_over(r->rd, &p->block, &p->block_cap);
+		split_block(r, p, n);
+		p->keep = keep;
+		p->state = PART_BUSY;
+		r->next_read++;
+		pthread_mutex_unlock(&r->lock);
+		part_run(p);
+		pthread_mutex_lock(&r->lock);
+		p->state = PART_DONE;
 	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void *pipeline_thread(void *arg)
+{
+	pipeline(arg);
+	return NULL;
 }
 
 /* Reads one input file (or standard input) to the end. */
@@ -576,55 +721,21 @@ static void process_file(run *r, const char *path, size_t keep)
 	rd.cap = BLOCK_BYTES;
 	rd.buf = xrealloc(NULL, rd.cap);
 	size_t invalid_before = r->invalid_total;
-	int64_t line = 0;
-	size_t n;
-	char where[PATH_MAX + 64];
-	while ((n = reader_next(&rd)) > 0) {
-		size_t ndocs = 0;
-		const char *p = rd.buf, *end = rd.buf + n;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			const char *eol = nl ? nl : end;
-			const char *next = nl ? nl + 1 : end;
-			line++;
-			if (eol > p && eol[-1] == '\r')
-				eol--;
-			reserve(&r->docs, &r->docs_cap, ndocs + 1, sizeof *r->docs);
-			doc *d = &r->docs[ndocs++];
-			memset(d, 0, sizeof *d);
-			size_t len = (size_t)(eol - p);
-			const options *o = &r->o;
-			if (o->label_field || o->text_field)
-				snprintf(where, sizeof where, "%s: line %" PRId64, rd.name, line);
-			if (o->label_field) {
-				if (!field(p, len, o->label_field, &d->label, &d->label_len))
-					die("%s: no label: fewer than %ld tab-separated fields", where,
-					    o->label_field);
-				/* Field 1 of a line without a tab is the whole line: a
-				 * sentence whose label is missing, not a label. */
-				if (!o->text_field && d->label_len == len)
-					die("%s: %s: expected a label and a text, tab-separated", where,
-					    len ? "no tab" : "empty line");
-				d->y = label_id(&r->lb, d->label, d->label_len, where);
-			}
-			if (o->text_field) {
-				if (!field(p, len, o->text_field, &d->text[0], &d->len[0]))
-					die("%s: no text: fewer than %ld tab-separated fields", where,
-					    o->text_field);
-			} else if (o->label_field) {
-				/* The line less the label field: before it and after it. */
-				d->text[0] = p;
-				d->len[0] = (size_t)(d->label - p);
-				d->text[1] = d->label + d->label_len;
-				d->len[1] = (size_t)(eol - d->text[1]);
-			} else {
-				d->text[0] = p;
-				d->len[0] = len;
-			}
-			p = next;
-		}
-		process_block(r, ndocs, keep);
-	}
+	r->rd = &rd;
+	r->line = 0;
+	r->next_read = r->next_use = 0;
+	r->eof = 0;
+	/* Threads of our own: an OpenMP team would spin at its closing barrier. */
+	pthread_t *tids = xrealloc(NULL, (size_t)r->threads * sizeof *tids);
+	int started = 0;
+	r->keep = keep;
+	while (started + 1 < r->threads &&
+	       pthread_create(&tids[started], NULL, pipeline_thread, r) == 0)
+		started++;
+	pipeline(r);
+	for (int t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	free(tids);
 	if (!is_stdin)
 		fclose(rd.f);
 	free(rd.buf);
@@ -808,12 +919,15 @@ static void run_free(run *r)
 		free(p->out);
 		free(p->ids);
 		free(p->ntok);
+		free(p->block);
+		free(p->docs);
 	}
 	free(r->parts);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->freed);
 	ck_vocab_free(r->vocab);
 	ck_vocab_free(r->lb.names);
 	ck_meta_free(&r->from_meta);
-	free(r->docs);
 	free(r->row);
 	free(r->ids);
 	free(r->lengths);
@@ -848,6 +962,8 @@ int main(int argc, char **argv)
 	cli_init(PROG, usage);
 	run r;
 	memset(&r, 0, sizeof r);
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.freed, NULL);
 	options *o = &r.o;
 	o->tok = CK_TOK_OPTS_DEFAULT;
 	o->min_count = 1;
@@ -924,10 +1040,11 @@ int main(int argc, char **argv)
 	if (o->tok.punct && o->tok.mode == CK_TOK_CHAR)
 		usage_error("--punct is for words: --char keeps every character");
 #ifdef _OPENMP
-	r.nparts = o->threads ? o->threads : omp_get_max_threads();
+	r.threads = o->threads ? o->threads : omp_get_max_threads();
 #else
-	r.nparts = 1;
+	r.threads = 1;
 #endif
+	r.nparts = PARTS_PER_THREAD * r.threads;
 	ck_err err;
 
 	/* The vocabulary, the classes, the row length. */

@@ -9,20 +9,30 @@
  * Input pixel j, centre j + 0.5, gets weight filter((j + 0.5 - c) / stretch);
  * the weights of each output pixel are normalised to sum to 1 and rounded to
  * 22-bit fixed point. The horizontal pass runs first, into 8-bit rows (only
- * those the vertical pass needs), then the vertical pass. */
+ * those the vertical pass needs), then the vertical pass.
+ *
+ * BOX weights are 1 or 0 before normalising, so every output pixel's taps
+ * share one fixed-point weight: the sum of its input pixels times it is the
+ * same integer as the sum of the products. The horizontal pass, the larger
+ * one when shrinking, sums instead of multiplying, on AVX2 ten RGB pixels
+ * (or 32 gray ones) at a time with masked byte sums. */
 #include "image_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #define PRECISION_BITS 22 /* 8-bit samples times weights fit an int32 */
 
 typedef struct coeffs {
 	int taps;      /* weights per output pixel (the widest support) */
-	int *first;    /* (out) first input pixel */
-	int *count;    /* (out) input pixels used, <= taps */
+	int *first;    /* (out) first input pixel with a non-zero weight */
+	int *count;    /* (out) input pixels from there on, <= taps */
 	int32_t *w;    /* (out, taps) fixed-point weights */
+	int uniform;   /* each output pixel's count weights are all w[0] (BOX) */
 } coeffs;
 
 static double box(double x)
@@ -83,9 +93,22 @@ static int coeffs_make(coeffs *k, int in_size, int in0, int span, int out_size, 
 			w[j] = (int32_t)(v < 0 ? v * (1 << PRECISION_BITS) - 0.5
 			                       : v * (1 << PRECISION_BITS) + 0.5);
 		}
-		k->first[i] = lo;
-		k->count[i] = n < 0 ? 0 : n;
+		/* Zero weights at either end add nothing: leave them out. */
+		int a = 0, b = n < 0 ? 0 : n;
+		while (a < b && w[a] == 0)
+			a++;
+		while (b > a && w[b - 1] == 0)
+			b--;
+		memmove(w, w + a, (size_t)(b - a) * sizeof *w);
+		for (int j = b - a; j < k->taps; j++)
+			w[j] = 0;
+		k->first[i] = lo + a;
+		k->count[i] = b - a;
 	}
+	k->uniform = 1;
+	for (int i = 0; i < out_size && k->uniform; i++)
+		for (int j = 1; j < k->count[i]; j++)
+			k->uniform &= k->w[(size_t)i * k->taps + j] == k->w[(size_t)i * k->taps];
 	free(wd);
 	return 0;
 }
@@ -94,6 +117,109 @@ static inline uint8_t clip8(int32_t acc)
 {
 	acc >>= PRECISION_BITS;
 	return (uint8_t)(acc < 0 ? 0 : acc > 255 ? 255 : acc);
+}
+
+/* The sums of each channel of the n C-channel pixels at p. */
+static inline void pixel_sums(int32_t *sum, const uint8_t *p, int n, int C)
+{
+	for (int c = 0; c < C; c++)
+		sum[c] = 0;
+	for (int j = 0; j < n; j++, p += C)
+		for (int c = 0; c < C; c++)
+			sum[c] += p[c];
+}
+
+#if defined(__AVX2__)
+/* 0xFF bytes then 0x00 bytes: 32 bytes from ones + 32 - m keep the first m. */
+static const uint8_t mask_window[64] = {
+	0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+};
+
+static inline __m256i first_bytes(int m)
+{
+	return _mm256_loadu_si256((const __m256i *)(mask_window + 32 - m));
+}
+
+static inline int64_t lane_total(__m256i v) /* the sum of the four 64-bit lanes */
+{
+	__m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	return _mm_cvtsi128_si64(_mm_add_epi64(s, _mm_unpackhi_epi64(s, s)));
+}
+
+/* pixel_sums for RGB and gray, 32 bytes (10 RGB or 32 gray pixels) a step:
+ * masked bytes summed by _mm256_sad_epu8 against zero. Reads 32 bytes from
+ * each step's start: the caller makes sure they exist. */
+static inline void pixel_sums_avx2(int32_t *sum, const uint8_t *p, int n, int C)
+{
+	const __m256i zero = _mm256_setzero_si256();
+	if (C == 1) {
+		__m256i acc = zero;
+		for (; n > 0; n -= 32, p += 32) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)p);
+			acc = _mm256_add_epi64(acc, _mm256_sad_epu8(_mm256_and_si256(v, first_bytes(n < 32 ? n : 32)), zero));
+		}
+		sum[0] = (int32_t)lane_total(acc);
+		return;
+	}
+	/* Byte i of a step belongs to channel i % 3 (a step is 30 bytes). */
+	const __m256i r = _mm256_setr_epi8(-1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1,
+	                                   0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, 0, 0);
+	const __m256i g = _mm256_setr_epi8(0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0,
+	                                   -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, 0);
+	const __m256i b = _mm256_setr_epi8(0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0,
+	                                   0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0, -1, 0, 0);
+	__m256i ar = zero, ag = zero, ab = zero;
+	int total = n;
+	for (; n > 0; n -= 10, p += 30) {
+		__m256i v = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)p),
+		                             first_bytes(3 * (n < 10 ? n : 10)));
+		ar = _mm256_add_epi64(ar, _mm256_sad_epu8(_mm256_and_si256(v, r), zero));
+		ag = _mm256_add_epi64(ag, _mm256_sad_epu8(_mm256_and_si256(v, g), zero));
+		ab = _mm256_add_epi64(ab, _mm256_sad_epu8(_mm256_and_si256(v, b), zero));
+	}
+	if (total <= 257) { /* each sum < 2^16: one reduction of the three packed */
+		__m256i packed = _mm256_or_si256(_mm256_or_si256(ar, _mm256_slli_epi64(ag, 16)),
+		                                 _mm256_slli_epi64(ab, 32));
+		int64_t t = lane_total(packed);
+		sum[0] = (int32_t)(t & 0xFFFF);
+		sum[1] = (int32_t)(t >> 16 & 0xFFFF);
+		sum[2] = (int32_t)(t >> 32 & 0xFFFF);
+		return;
+	}
+	sum[0] = (int32_t)lane_total(ar);
+	sum[1] = (int32_t)lane_total(ag);
+	sum[2] = (int32_t)lane_total(ab);
+}
+#endif
+
+/* The horizontal pass for uniform weights (BOX): pixel sums times the
+ * weight; src_end is where the readable input ends. */
+static void pass_horizontal_uniform(uint8_t *dst, const uint8_t *src, const uint8_t *src_end,
+                                    int rows, int src_w, int out_w, int C, const coeffs *k)
+{
+	const int32_t half = 1 << (PRECISION_BITS - 1);
+	for (int y = 0; y < rows; y++) {
+		const uint8_t *s = src + (size_t)y * src_w * C;
+		uint8_t *d = dst + (size_t)y * out_w * C;
+		for (int x = 0; x < out_w; x++) {
+			const uint8_t *p = s + (size_t)k->first[x] * C;
+			int n = k->count[x];
+			int32_t w = k->w[(size_t)x * k->taps], sum[4];
+#if defined(__AVX2__)
+			/* The last step reads up to 32 bytes from its start. */
+			int steps = C == 1 ? (n + 31) / 32 : (n + 9) / 10;
+			size_t reach = steps > 0 ? (size_t)(steps - 1) * (C == 1 ? 32 : 30) + 32 : 0;
+			if ((C == 1 || C == 3) && (size_t)(src_end - p) >= reach)
+				pixel_sums_avx2(sum, p, n, C);
+			else
+#endif
+				pixel_sums(sum, p, n, C);
+			for (int c = 0; c < C; c++)
+				d[x * C + c] = clip8(half + sum[c] * w);
+		}
+	}
+	(void)src_end;
 }
 
 /* src rows (rows, src_w, C) -> dst rows (rows, out_w, C) along x. Gray and
@@ -197,7 +323,11 @@ int ck_image_resize(ck_image *dst, const ck_image *src, int x0, int y0, int sw, 
 			coeffs_free(&ky);
 			return ck_err_set(err, "resize: out of memory");
 		}
-		pass_horizontal(tmp, mid, rows, src->width, ow, C, &kx);
+		const uint8_t *end = src->data + (size_t)src->width * src->height * C;
+		if (kx.uniform)
+			pass_horizontal_uniform(tmp, mid, end, rows, src->width, ow, C, &kx);
+		else
+			pass_horizontal(tmp, mid, rows, src->width, ow, C, &kx);
 		mid = tmp;
 		mid_w = ow;
 	}

@@ -6,14 +6,20 @@
  * buffers that grow with what has arrived (at most twice that, plus 64 KiB),
  * so a header that lies about a size costs nothing. A tensor's DATA records
  * are read ahead, up to one per thread, then checked and decoded in
- * parallel into their own buffers and handed out in order. Offsets in
- * messages count bytes from the start of the stream. */
+ * parallel into their own buffers and handed out in order. From a regular
+ * file, stored payloads are read in parallel too: the sequential reader
+ * skips them, and threads pread() each into its place. Those threads are
+ * plain POSIX threads that exit when the batch is read: the idle threads
+ * of an OpenMP team spin for milliseconds after each parallel region,
+ * which for work this short cost as much CPU time as the work.
+ * Offsets in messages count bytes from the start of the stream. */
 #include "cnnkit.h"
 #include "tnz_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +34,19 @@
  * payload bypasses ibuf (it is read straight into its destination). */
 #define READ_AHEAD ((size_t)1 << 16)
 #define CRC_PIECE ((size_t)1 << 18) /* stored payloads are read and checked in pieces */
+#define TAIL_MIN ((size_t)1 << 16)  /* a stored payload left for pread is at least this */
+/* Chunks a batch holds per thread while all are left for pread: long
+ * batches, as the threads that read them are started for each batch. */
+#define TAIL_BATCH 8
+#define TAIL_THREADS 64 /* at most, reading one batch */
+
+/* The part of a stored payload that the sequential reader skipped: bytes
+ * [done, len) of the payload, at file offset at, to be read into place by
+ * the parallel part of fill(). len 0: nothing left. */
+typedef struct tail {
+	uint64_t at;
+	size_t done, len;
+} tail;
 
 struct ck_tnz_reader {
 	int fd, own_fd;
@@ -56,7 +75,9 @@ struct ck_tnz_reader {
 	/* Chunks read ahead: slots[qhead .. qcount) hold decoded data; qpos is
 	 * what was already handed out of slots[qhead]. */
 	tnz_rchunk *slots;
-	int nslots, qhead, qcount;
+	tail *tails; /* one per slot */
+	int nslots, maxslots; /* threads; slots (TAIL_BATCH per thread) */
+	int qhead, qcount;
 	size_t qpos;
 };
 
@@ -350,9 +371,11 @@ ck_tnz_reader *ck_tnz_reader_fdopen(int fd, int threads, ck_err *err)
 	    st.st_size > pos)
 		r->input_end = (uint64_t)(st.st_size - pos);
 	r->nslots = tnz_threads(threads);
+	r->maxslots = r->nslots > 1 ? TAIL_BATCH * r->nslots : 1;
 	r->ibuf = malloc(IBUF_SIZE);
-	r->slots = calloc((size_t)r->nslots, sizeof *r->slots);
-	if (!r->ibuf || !r->slots) {
+	r->slots = calloc((size_t)r->maxslots, sizeof *r->slots);
+	r->tails = calloc((size_t)r->maxslots, sizeof *r->tails);
+	if (!r->ibuf || !r->slots || !r->tails) {
 		ck_err_set(err, "out of memory");
 		ck_tnz_reader_close(r);
 		return NULL;
@@ -388,9 +411,10 @@ void ck_tnz_reader_close(ck_tnz_reader *r)
 		return;
 	if (r->own_fd)
 		close(r->fd);
-	for (int i = 0; i < r->nslots && r->slots; i++)
+	for (int i = 0; i < r->maxslots && r->slots; i++)
 		tnz_rchunk_free(&r->slots[i]);
 	free(r->slots);
+	free(r->tails);
 	free(r->ibuf);
 	free(r->mbuf);
 	ck_meta_free(&r->meta);
@@ -543,9 +567,10 @@ static int read_tend(ck_tnz_reader *r, const record *rec, ck_err *err)
  * first chunk that does not fit ends direct placement for the batch. The
  * prefix steers placement before the CRC is checked: a lie there only
  * misplaces bytes of a record that then fails its CRC. */
-static int take_chunk(ck_tnz_reader *r, tnz_rchunk *c, const record *rec, unsigned char **dst,
-                      size_t *room, ck_err *err)
+static int take_chunk(ck_tnz_reader *r, tnz_rchunk *c, tail *t, const record *rec,
+                      unsigned char **dst, size_t *room, ck_err *err)
 {
+	t->len = 0;
 	tnz_put32(c->frame, rec->tag);
 	tnz_put32(c->frame + 4, rec->len);
 	c->offset = rec->offset;
@@ -570,7 +595,23 @@ static int take_chunk(ck_tnz_reader *r, tnz_rchunk *c, const record *rec, unsign
 				 * still in the cache: a second pass over the chunk from
 				 * memory cost as much as reading it. */
 				uint32_t crc = ck_crc32(frame_crc(rec), c->body, TNZ_DATA_PREFIX);
-				for (size_t at = 0; at < plen; at += CRC_PIECE) {
+				size_t have = r->ilen - r->ipos, at = 0;
+				if (r->nslots > 1 && r->input_end && have < plen && plen - have >= TAIL_MIN &&
+				    r->offset + plen + TNZ_FRAME_CRC <= r->input_end) {
+					/* What ibuf holds goes in now; the rest is skipped,
+					 * for a thread to read (read_tail). */
+					memcpy(c->direct, r->ibuf + r->ipos, have);
+					consume(r, have);
+					crc = ck_crc32(crc, c->direct, have);
+					size_t rest = plen - have;
+					off_t end = lseek(r->fd, (off_t)rest, SEEK_CUR);
+					if (end < 0)
+						return ck_err_set(err, "seek error: %s", strerror(errno));
+					*t = (tail){(uint64_t)end - rest, have, plen};
+					r->offset += rest;
+					at = plen;
+				}
+				for (; at < plen; at += CRC_PIECE) {
 					size_t piece = plen - at < CRC_PIECE ? plen - at : CRC_PIECE;
 					if (take(r, c->direct + at, piece, err))
 						return -1;
@@ -590,11 +631,69 @@ static int take_chunk(ck_tnz_reader *r, tnz_rchunk *c, const record *rec, unsign
 	return 0;
 }
 
-/* Reads up to one DATA record per slot (stopping at TEND), then checks and,
- * if decode is set, decodes them in parallel; with dst, chunks that fit go
- * straight into dst[0..cap) and *placed counts their bytes. Errors are
- * reported in stream order: a bad chunk before a bad record is the one
- * named. */
+/* Reads the skipped part of a stored payload into its place with pread,
+ * checksumming it piece by piece, as take_chunk does; on failure marks the
+ * chunk failed. */
+static int read_tail(int fd, tnz_rchunk *c, tail *t)
+{
+	uint32_t crc = c->computed;
+	for (size_t at = t->done; at < t->len;) {
+		size_t piece = t->len - at < CRC_PIECE ? t->len - at : CRC_PIECE;
+		ssize_t k = pread(fd, c->direct + at, piece, (off_t)(t->at + (at - t->done)));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			c->failed = 1;
+			if (k < 0)
+				return ck_err_set(&c->err, "read error: %s", strerror(errno));
+			return ck_err_set(&c->err, "truncated at offset %" PRIu64,
+			                  c->offset + TNZ_FRAME_HEAD + TNZ_DATA_PREFIX + at);
+		}
+		crc = ck_crc32(crc, c->direct + at, (size_t)k);
+		at += (size_t)k;
+	}
+	c->computed = crc;
+	t->len = 0;
+	return 0;
+}
+
+/* The slots[0..n) whose tails are left, shared by the threads of read_tails. */
+typedef struct tail_job {
+	ck_tnz_reader *r;
+	int n, next;
+} tail_job;
+
+static void *tail_worker(void *arg)
+{
+	tail_job *j = arg;
+	int i;
+	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n)
+		if (j->r->tails[i].len)
+			read_tail(j->r->fd, &j->r->slots[i], &j->r->tails[i]);
+	return NULL;
+}
+
+/* Reads the tails of slots[0..n), ntails of them, with up to a thread each
+ * (the calling one too); fewer if threads cannot be started. */
+static void read_tails(ck_tnz_reader *r, int n, int ntails)
+{
+	tail_job j = {r, n, 0};
+	pthread_t helper[TAIL_THREADS - 1];
+	int helpers = 0, want = (ntails < r->nslots ? ntails : r->nslots) - 1;
+	while (helpers < want && helpers < TAIL_THREADS - 1 &&
+	       pthread_create(&helper[helpers], NULL, tail_worker, &j) == 0)
+		helpers++;
+	tail_worker(&j);
+	for (int k = 0; k < helpers; k++)
+		pthread_join(helper[k], NULL);
+}
+
+/* Reads a batch of DATA records (stopping at TEND): one per thread, or up
+ * to TAIL_BATCH per thread while their stored payloads are left for pread.
+ * Then reads those, checks and, if decode is set, decodes the chunks in
+ * parallel; with dst, chunks that fit go straight into dst[0..cap) and
+ * *placed counts their bytes. Errors are reported in stream order: a bad
+ * chunk before a bad record is the one named. */
 static int fill(ck_tnz_reader *r, int decode, unsigned char *dst, size_t cap, size_t *placed,
                 ck_err *err)
 {
@@ -605,7 +704,10 @@ static int fill(ck_tnz_reader *r, int decode, unsigned char *dst, size_t cap, si
 	record rec = {0};
 	ck_err later = {{0}};
 	int stop = 0; /* 1: TEND met, -1: an error in later */
-	while (r->qcount < r->nslots) {
+	/* One chunk per thread, and more while their payloads are left for
+	 * pread. */
+	while (r->qcount < r->nslots ||
+	       (r->qcount < r->maxslots && r->tails[r->qcount - 1].len)) {
 		if (rec_head(r, &rec, &later)) {
 			stop = -1;
 			break;
@@ -620,7 +722,8 @@ static int fill(ck_tnz_reader *r, int decode, unsigned char *dst, size_t cap, si
 			stop = -1;
 			break;
 		}
-		if (take_chunk(r, &r->slots[r->qcount], &rec, &next, &room, &later)) {
+		if (take_chunk(r, &r->slots[r->qcount], &r->tails[r->qcount], &rec, &next, &room,
+		               &later)) {
 			stop = -1;
 			break;
 		}
@@ -633,17 +736,24 @@ static int fill(ck_tnz_reader *r, int decode, unsigned char *dst, size_t cap, si
 	const char *name = r->cur.name;
 	size_t esize = r->esize;
 	int filter = r->cur.filter;
+	int ntails = 0;
+	for (int i = 0; i < n; i++)
+		ntails += r->tails[i].len > 0;
+	if (ntails)
+		read_tails(r, n, ntails);
 	/* Threads pay off for inflating and unshuffling, not for the CRC of
 	 * stored chunks alone. (The codec byte is not checked yet: it only
-	 * chooses the team size here.) */
+	 * chooses the team size here.) A tail that could not be read has
+	 * marked its chunk failed. */
 	int work = decode && filter == TNZ_FILTER_SHUFFLE && esize > 1;
 	for (int i = 0; i < n && decode && !work; i++)
 		work = slots[i].body[0] != TNZ_CODEC_STORED;
-	int team = work ? n : 1;
+	int team = !work ? 1 : n < r->nslots ? n : r->nslots;
 	(void)team; /* without OpenMP the pragma, its only user, is gone */
-#pragma omp parallel for num_threads(team) schedule(static, 1) if (team > 1)
+#pragma omp parallel for num_threads(team) schedule(dynamic, 1) if (team > 1)
 	for (int i = 0; i < n; i++)
-		tnz_rchunk_decode(&slots[i], name, esize, filter, decode);
+		if (!r->tails[i].len)
+			tnz_rchunk_decode(&slots[i], name, esize, filter, decode);
 
 	uint64_t limit = r->declared_rows != TNZ_ROWS_UNKNOWN ? r->declared_rows * r->row_bytes
 	                                                      : TNZ_SIZE_LIMIT;

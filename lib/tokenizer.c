@@ -13,7 +13,9 @@
 
 #include "cnnkit/text.h"
 
-#if defined(__SSE2__)
+#if defined(__AVX2__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -195,7 +197,7 @@ static inline int out_cp(state *st, uint32_t cp)
 	return out(st, b, ck_utf8_encode(cp, b));
 }
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(__AVX2__)
 /* Bytes of x in [lo, hi], as 0xFF lanes (unsigned compare via a bias). */
 static inline __m128i in_range(__m128i x, unsigned char lo, unsigned char hi)
 {
@@ -204,11 +206,46 @@ static inline __m128i in_range(__m128i x, unsigned char lo, unsigned char hi)
 }
 #endif
 
+#if defined(__AVX2__)
+/* in_range on 32 bytes. */
+static inline __m256i in_range32(__m256i x, unsigned char lo, unsigned char hi)
+{
+	__m256i y = _mm256_xor_si256(_mm256_sub_epi8(x, _mm256_set1_epi8((char)lo)),
+	                             _mm256_set1_epi8((char)0x80));
+	return _mm256_cmpgt_epi8(_mm256_set1_epi8((char)((hi - lo + 1) ^ 0x80)), y);
+}
+#endif
+
 /* The byte_flags of p[0..64) as bit masks: bit i is byte i. */
 static inline void window_masks(const unsigned char *p, uint64_t *w, uint64_t *up, uint64_t *pu,
                                 uint64_t *jn, uint64_t *hi)
 {
-#if defined(__SSE2__)
+#if defined(__AVX2__)
+	uint64_t mw = 0, mu = 0, mp = 0, mj = 0, mh = 0;
+	for (int k = 0; k < 2; k++) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(p + 32 * k));
+		__m256i upper = in_range32(x, 'A', 'Z');
+		__m256i word = _mm256_or_si256(_mm256_or_si256(upper, in_range32(x, 'a', 'z')),
+		                               in_range32(x, '0', '9'));
+		__m256i join = _mm256_or_si256(
+			_mm256_or_si256(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('\'')),
+			                _mm256_cmpeq_epi8(x, _mm256_set1_epi8('-'))),
+			_mm256_or_si256(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('.')),
+			                _mm256_cmpeq_epi8(x, _mm256_set1_epi8(','))));
+		__m256i space = _mm256_or_si256(in_range32(x, 0, 0x20),
+		                                _mm256_cmpeq_epi8(x, _mm256_set1_epi8(0x7F)));
+		uint64_t bw = (uint32_t)_mm256_movemask_epi8(word);
+		uint64_t bj = (uint32_t)_mm256_movemask_epi8(join);
+		uint64_t bh = (uint32_t)_mm256_movemask_epi8(x);
+		uint64_t bs = (uint32_t)_mm256_movemask_epi8(space);
+		mw |= bw << 32 * k;
+		mu |= (uint64_t)(uint32_t)_mm256_movemask_epi8(upper) << 32 * k;
+		mj |= bj << 32 * k;
+		mh |= bh << 32 * k;
+		mp |= (~(bw | bj | bh | bs) & 0xFFFFFFFFu) << 32 * k;
+	}
+	*w = mw, *up = mu, *pu = mp, *jn = mj, *hi = mh;
+#elif defined(__SSE2__)
 	uint64_t mw = 0, mu = 0, mp = 0, mj = 0, mh = 0;
 	for (int k = 0; k < 4; k++) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(p + 16 * k));
@@ -242,8 +279,29 @@ static inline void window_masks(const unsigned char *p, uint64_t *w, uint64_t *u
 #endif
 }
 
-/* Words of the run [lo, lo + n) of a 64-byte window, n < 64: emitted from
- * the input, or lower-cased into t. */
+/* dst[0..64) = p[0..64) with ASCII upper-case letters lowered. */
+static inline void lower_window(unsigned char *dst, const unsigned char *p)
+{
+#if defined(__AVX2__)
+	for (int k = 0; k < 2; k++) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(p + 32 * k));
+		__m256i to = _mm256_and_si256(in_range32(x, 'A', 'Z'), _mm256_set1_epi8(0x20));
+		_mm256_storeu_si256((__m256i *)(dst + 32 * k), _mm256_add_epi8(x, to));
+	}
+#elif defined(__SSE2__)
+	for (int k = 0; k < 4; k++) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+		__m128i to = _mm_and_si128(in_range(x, 'A', 'Z'), _mm_set1_epi8(0x20));
+		_mm_storeu_si128((__m128i *)(dst + 16 * k), _mm_add_epi8(x, to));
+	}
+#else
+	for (int i = 0; i < 64; i++)
+		dst[i] = (unsigned char)((unsigned)p[i] - 'A' < 26u ? p[i] + 32 : p[i]);
+#endif
+}
+
+/* An ASCII word of n bytes found byte by byte (a word as long as a window,
+ * or one at a joiner): emitted from the input, or lower-cased into t. */
 static inline int emit_ascii_word(state *st, tokbuf *t, const unsigned char *w, size_t n,
                                   int lower_it)
 {
@@ -260,10 +318,28 @@ static inline int emit_ascii_word(state *st, tokbuf *t, const unsigned char *w, 
 static int fast_ascii(cursor *c, int punct, state *st, tokbuf *t)
 {
 	const unsigned char *p = c->p, *end = c->end;
+	unsigned char pad[64]; /* the last bytes of the text, then spaces */
 	for (;;) {
-		while (end - p >= 64) {
+		while (p < end) {
+			/* Fewer than 64 bytes left (the end of every line): a copy
+			 * padded with spaces, which end a word and are no token. */
+			const unsigned char *win = p;
+			size_t left = (size_t)(end - p);
+			if (left < 64) {
+				memcpy(pad, p, left);
+				memset(pad + left, ' ', 64 - left);
+				win = pad;
+			}
 			uint64_t w, up, pu, jn, hi;
-			window_masks(p, &w, &up, &pu, &jn, &hi);
+			window_masks(win, &w, &up, &pu, &jn, &hi);
+			/* Words come from the window, or from a lowered copy of it
+			 * made at once (lowering word by word cost more). */
+			unsigned char low[64];
+			const unsigned char *src = win;
+			if (c->lower && up) {
+				lower_window(low, win);
+				src = low;
+			}
 			/* A joiner after a word byte and before one, a high byte or the window's
 			 * end) may join: hard, like a high byte. */
 			uint64_t hard = hi | (jn & w << 1 & ((w | hi) >> 1 | 1ull << 63));
@@ -283,19 +359,18 @@ static int fast_ascii(cursor *c, int punct, state *st, tokbuf *t)
 				unsigned i = (unsigned)__builtin_ctzll(todo);
 				todo &= todo - 1;
 				if (!(w >> i & 1)) {
-					if (out(st, (const char *)p + i, 1) < 0)
+					if (out(st, (const char *)win + i, 1) < 0)
 						return -1;
 					continue;
 				}
 				unsigned n = (unsigned)__builtin_ctzll(~(w >> i));
-				int lower_it = c->lower && (up >> i & ((1ull << n) - 1));
-				if (emit_ascii_word(st, t, p + i, n, lower_it) < 0)
+				if (out(st, (const char *)src + i, n) < 0)
 					return -1;
 			}
-			p += lim;
+			p += lim < left ? lim : left;
 		}
-		/* One step byte by byte: the last bytes of the text, or a word
-		 * longer than a window. */
+		/* One step byte by byte: a word as long as a window, or one that
+		 * ends at a joiner or a non-ASCII character. */
 		if (p >= end)
 			break;
 		unsigned f = byte_flags[*p];

@@ -14,7 +14,8 @@ The rules (one place; tests/python/tokenize_ref.py restates them for testing):
   strip   a nonspacing mark (Mn) is deleted; ø ł đ ħ ŧ and capitals go to
           o l d h t; otherwise the canonical decomposition (NFD) without its
           Mn marks, when that is one character (or composes to one), else
-          the character itself.
+          the character itself; repeated until nothing changes (Ǿ, Ø + acute,
+          goes to Ø and on to O), so strip(strip(c)) == strip(c).
 Lower-casing and stripping never change a character's class (checked here).
 
 Layout of the tables, all sorted for binary search:
@@ -65,8 +66,8 @@ def lower(c):
     return low
 
 
-def strip(c):
-    """The stripped character, "" to delete it."""
+def strip_once(c):
+    """One step of stripping: the character, "" to delete it."""
     if unicodedata.category(c) == "Mn":
         return ""
     if c in STRIP_EXTRA:
@@ -79,6 +80,18 @@ def strip(c):
         return kept
     composed = unicodedata.normalize("NFC", kept)
     return composed if len(composed) == 1 else c
+
+
+def strip(c):
+    """The stripped character, "" to delete it: strip_once until nothing
+    changes, so that stripping is idempotent. One step is not enough when the
+    decomposition leaves a letter that strips again: U+01FE Ǿ is Ø + acute,
+    and Ø goes to O."""
+    while True:
+        s = strip_once(c)
+        if s == c or s == "":
+            return s
+        c = s
 
 
 def runs(values):
@@ -122,6 +135,7 @@ def main():
         low, st = lower(c), strip(c)
         assert char_class(low) == cls, "lowercase of U+%04X changes class" % cp
         assert st == "" or char_class(st) == cls, "stripped U+%04X changes class" % cp
+        assert st == "" or strip(st) == st, "stripping U+%04X twice changes it" % cp
         classes.append(cls)
         lowers.append(ord(low))
         strips.append(ord(st) if st else 0)

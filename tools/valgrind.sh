@@ -19,6 +19,10 @@ mkdir -p "$work/img/cat" "$work/img/dog"
 cp tests/fuzz/corpus/png/rgb.png tests/fuzz/corpus/png/palette_trns.png "$work/img/cat/"
 cp tests/fuzz/corpus/jpeg/rgb.jpg tests/fuzz/corpus/pnm/p6.ppm "$work/img/dog/"
 log=tests/data/lossplot/run.tsv
+# Labelled and raw text for tokenize, embed and a text model.
+printf 'pos\tgood movie, a good film\nneg\tbad film\npos\tfine acting\nneg\tdull, bad plot\n' \
+	>"$work/reviews.tsv"
+printf 'the cat sat on the mat\nthe dog sat on the log\na cat and a dog\n' >"$work/words.txt"
 
 passed=0
 failed=0
@@ -71,6 +75,29 @@ check "cnn-eval --predict --tsv" cnn-eval -m model-3way.tnz --predict --tsv data
 check "lossplot text" lossplot --format text --size 60x15 "$top/$log"
 check "lossplot png" lossplot --smooth 0.5 -o plot.png "$top/$log"
 check "lossplot svg" lossplot -o plot.svg "$top/$log" "$top/tests/data/lossplot/run2.csv"
+check "tokenize" tokenize --label-field 1 --vocab-out vocab.txt -o reviews.tnz reviews.tsv
+check "tokenize --text --punct --strip-accents" tokenize --text --punct --strip-accents reviews.tsv
+check "tokenize --vocab-from" tokenize --vocab-from reviews.tnz --maxlen 8 -o again.tnz words.txt
+check "tokenize --char" tokenize --char -o chars.tnz words.txt
+check "embed train" embed train --min-count 1 --dim 8 --epochs 2 --threads 1 -q -o vec.tnz \
+	words.txt
+check "embed export" embed export --format text -o vec.txt vec.tnz
+check "embed import" embed import -o vec2.tnz vec.txt
+check "embed nearest" embed nearest -k 2 -m vec.tnz cat
+check "embed analogy" embed analogy -k 2 -m vec.tnz cat dog mat
+check "embed apply" embed apply -m vec.tnz reviews.tnz
+check "cnn-train --summary" cnn-train --arch 'conv 4 3 pad=same relu; maxpool 2; dense 10' \
+	--summary --input-shape 1,8,8
+check "cnn-train dense, validation, log" cnn-train --arch 'dense 8 relu; dropout 0.5; dense 3' \
+	--optim adam --epochs 2 --batch 2 --val data-3way.tnz --log train.tsv --threads 1 -q \
+	-o dense.tnz data-3way.tnz
+check "cnn-train --resume" cnn-train --resume dense.tnz.ckpt --epochs 3 -q
+check "cnn-train conv, augment, normalize" cnn-train --arch 'conv 2 3 relu; batchnorm; maxpool 2; dense 2' \
+	--augment flip,crop=1 --normalize auto --schedule cosine --epochs 2 --batch 2 --threads 1 -q \
+	-o conv.tnz images.tnz
+check "cnn-train text" cnn-train --arch 'embedding 8; conv1d 4 2 relu; globalmaxpool; dense 2' \
+	--epochs 2 --batch 2 --threads 1 -q -o text.tnz reviews.tnz
+check "cnn-eval, a text model" cnn-eval -m text.tnz --json reviews.tnz
 # Failure paths free what they allocated too.
 expect=1
 check "tnz info, a corrupt file" tnz info "$top/formats/examples/err_crc.tnz"
@@ -79,6 +106,10 @@ check "tnz import, a bad npy" tnz import -o bad.tnz "$top/tests/data/io/bad_obje
 check "img2tensor, a truncated image" img2tensor -o bad.tnz "$top/tests/fuzz/corpus/png/bad_truncated.png"
 check "cnn-eval, a wrong shape" cnn-eval -m model-3way.tnz data-bad-shape.tnz
 check "lossplot, an empty log" lossplot -o empty.png /dev/null
+check "tokenize, a missing file" tokenize -o none.tnz missing.txt
+check "embed import, a bad row" embed import -o bad.tnz reviews.tsv
+check "cnn-train, data that does not fit" cnn-train --arch 'dense 3' --epochs 1 -q -o bad.tnz \
+	data-bad-label.tnz
 expect=0
 
 echo "$passed passed, $failed failed"

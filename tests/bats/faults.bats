@@ -357,3 +357,104 @@ run_head() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == "cnn-eval: --top-k 4 is more than the 3 outputs of the model" ]]
 }
+
+# ---- an input that changes while it is read ----------------------------------------
+
+teardown() {
+	[ -z "${appender:-}" ] || kill "$appender" 2>/dev/null || true
+}
+
+# Starts a process that appends, every few milliseconds and for at most 60 s,
+# a copy of data-3way.tnz to grow.tnz, a line to grow.txt and a row to a
+# training log grow.tsv, each in two writes with a pause between: readers meet
+# the files growing, and often in the middle of an append.
+start_appender() {
+	head -c 100 data-3way.tnz >h1.tnz
+	tail -c +101 data-3way.tnz >h2.tnz
+	cp data-3way.tnz grow.tnz
+	printf 'good movie\n' >grow.txt
+	printf 'epoch\tstep\tseconds\tlr\tloss\tacc\n0.5\t1\t0.1\t0.1\t0.5\t0.5\n' >grow.tsv
+	(
+		end=$((SECONDS + 60)) s=1
+		while ((SECONDS < end)); do
+			s=$((s + 1))
+			cat h1.tnz >>grow.tnz
+			printf 'good ' >>grow.txt
+			printf '0.5\t%d\t0.1\t0.1\t0.' $s >>grow.tsv
+			sleep 0.001
+			cat h2.tnz >>grow.tnz
+			printf 'movie\n' >>grow.txt
+			printf '5\t0.5\n' >>grow.tsv
+			sleep 0.001
+		done
+	) 3>&- &
+	appender=$!
+}
+
+@test "an input that grows while it is read: a whole prefix, or exit 1 'truncated' and no output" {
+	start_appender
+	whole=0 cut=0
+	for round in $(seq 8); do
+		before=$(stat -c %s grow.tnz)
+		# TNZ: the copies that were whole at the end of the read, or a
+		# truncation at the offset where the read stopped.
+		rm -f out.tnz
+		run_to /dev/null tnz cat -o out.tnz grow.tnz
+		echo "# tnz cat -> $status: $err"
+		if [ "$status" -eq 0 ]; then
+			rows=$(tnz export -t y -f csv out.tnz | wc -l)
+			[ "$rows" -ge 5 ] && [ $((rows % 5)) -eq 0 ]
+			whole=$((whole + 1))
+		else
+			[ "$status" -eq 1 ]
+			[[ "$err" == "tnz: grow.tnz: truncated at offset "* && "$err" != *$'\n'* ]]
+			[ ! -e out.tnz ]
+			cut=$((cut + 1))
+		fi
+		run_to pred.tsv cnn-eval -m model-3way.tnz --predict --tsv grow.tnz
+		echo "# cnn-eval -> $status: $err"
+		[ "$status" -eq 0 ] || [[ "$status" -eq 1 && "$err" == "cnn-eval: grow.tnz: truncated at offset "* ]]
+		[ $(($(wc -l <pred.tsv) % 5)) -eq 0 ]
+		# Text: the bytes there at the end of the read; only the last line
+		# may be part of what was being appended.
+		run_to toks.txt tokenize --text grow.txt
+		[ "$status" -eq 0 ] && [ -z "$err" ]
+		[ -z "$(sed '$d' toks.txt | grep -vx 'good movie')" ]
+		tail -n 1 toks.txt | grep -qx 'good movie\|good'
+		# A training log: a partial last row is skipped with a warning.
+		run_to /dev/null lossplot --format text grow.tsv
+		echo "# lossplot -> $status: $err"
+		[ "$status" -eq 0 ]
+		[ -z "$err" ] || [[ "$err" == "lossplot: warning: grow.tsv: 1 line with a number of cells other than the header's 6, skipped: line "* ]]
+		[ "$(stat -c %s grow.tnz)" -gt "$before" ] # it did grow meanwhile
+	done
+	echo "# tnz cat: $whole whole prefixes, $cut truncations"
+	[ -z "$(ls -A | grep '^\.out\.tnz\.tmp')" ] # no temporary file left
+}
+
+# embed import reads its input whole (it once mapped it, and a file cut short
+# under the mapping was SIGBUS). Cut while being read, the answer is a message
+# and exit 1 with no output; read before the cut, the whole file's vectors.
+@test "embed import of a file truncated while it is read: exit 1 with a message, not a crash" {
+	awk 'BEGIN { srand(1); print "20000 50"; for (i = 0; i < 20000; i++) {
+		printf "w%d", i; for (j = 0; j < 50; j++) printf " %.5f", rand() * 2 - 1; printf "\n" } }' >vec.txt
+	embed import -o v.tnz vec.txt 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	# Until it has the file open.
+	until ls -l "/proc/$pid/fd" 2>/dev/null | grep -q vec.txt; do
+		[ -e "/proc/$pid" ] || break
+	done
+	truncate -s 100000 vec.txt
+	st=0
+	wait $pid || st=$?
+	err=$(cat "$BATS_TEST_TMPDIR/err")
+	echo "# $st: $err"
+	[[ "$err" != *Sanitizer* ]]
+	if [ "$st" -eq 0 ]; then
+		tnz info v.tnz | grep -q "vectors  *f32  *(2000[0-9], 50)"
+	else
+		[ "$st" -eq 1 ]
+		[[ "$err" == "embed: vec.txt: "* ]]
+		[ ! -e v.tnz ]
+	fi
+}

@@ -41,7 +41,7 @@ def lower(c):
     return low if len(low) == 1 else low[0]  # only U+0130 has more: "i" + U+0307
 
 
-def strip(c):
+def strip_once(c):
     if unicodedata.category(c) == "Mn":
         return ""
     if c in STRIP_EXTRA:
@@ -54,6 +54,14 @@ def strip(c):
         return kept
     k = unicodedata.normalize("NFC", kept)
     return k if len(k) == 1 else c
+
+
+def strip(c):
+    """strip_once until nothing changes: Ǿ (Ø + acute) goes to Ø, then O."""
+    s = strip_once(c)
+    while s not in ("", c):
+        c, s = s, strip_once(s)
+    return s
 
 
 def kind(c):

@@ -161,6 +161,25 @@ static void test_unicode_tables(void)
 	CHECK(strcmp(ck_unicode_version(), "14.0.0") == 0, "version %s", ck_unicode_version());
 }
 
+/* Stripping reaches a fixed point in one call, for every code point: Ǿ is Ø
+ * plus an acute, and Ø strips again to O, so one decomposition step is not
+ * enough. A stripped character also keeps its class (0 = deleted). */
+static void test_unicode_strip_idempotent(void)
+{
+	CHECK(ck_unicode_strip(0x01FE) == 'O' && ck_unicode_strip(0x01FF) == 'o', "Ǿ ǿ");
+	unsigned long bad = 0;
+	for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+		uint32_t s = ck_unicode_strip(cp);
+		if (s != 0 && (ck_unicode_strip(s) != s || ck_unicode_class(s) != ck_unicode_class(cp))) {
+			if (bad++ < 5)
+				CHECK(0, "U+%04X (class %d) strips to U+%04X (class %d), which strips to U+%04X",
+				      (unsigned)cp, (int)ck_unicode_class(cp), (unsigned)s,
+				      (int)ck_unicode_class(s), (unsigned)ck_unicode_strip(s));
+		}
+	}
+	CHECK(bad == 0, "%lu code points are not at a fixed point after one strip", bad);
+}
+
 /* ---- the tokenizer ---------------------------------------------------------- */
 
 static void test_tokenize_portuguese(void)
@@ -291,6 +310,50 @@ static void test_tokenize_stop(void)
 	ck_err err;
 	int64_t n = ck_tokenize(&o, "one two three", 13, join_emit, &j, NULL, &err);
 	CHECK(n == -1 && strcmp(j.s, "one|two") == 0 && strstr(err.msg, "stopped"), "%s", j.s);
+}
+
+/* The ASCII fast path reads 64-byte windows, the end of a text through a
+ * padded copy, and hands joiners and non-ASCII characters to the general
+ * path. Every alignment of the same text must give the same tokens: text
+ * shifted by 0..70 leading spaces crosses each window and tail boundary at
+ * every byte, on random mixtures of words, joiners, accents, invalid bytes
+ * and words longer than a window. */
+static void test_tokenize_alignment(void)
+{
+	static const char *pieces[] = {
+		"the", "LORD", "Beginning", "x2,5y", "3.14", "1,000", "don't", "well-known", "a--b",
+		"end-", "'q'", ".", ",", "!", "(R$", "AÇÃO", "não", "é", "don\xE2\x80\x99t",
+		"exam\xC2\xADple", "\xFF", "\xE2\x80", "\t", "\r", "👍🏽", "Москва", "_", "-",
+		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl", /* 64 */
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLM", /* 65 */
+	};
+	size_t npieces = sizeof pieces / sizeof *pieces;
+	ck_tok_opts opts[3] = {words(), punct(), CK_TOK_OPTS_DEFAULT};
+	opts[2].lower = 0;
+	uint64_t s = 42;
+	char text[600], shifted[700];
+	static char want[4096];
+	for (int round = 0; round < 40; round++) {
+		size_t n = 0;
+		while (n < 400) {
+			s = s * 6364136223846793005ull + 1442695040888963407ull;
+			const char *pc = pieces[(s >> 33) % npieces];
+			size_t len = strlen(pc);
+			memcpy(text + n, pc, len);
+			n += len;
+			text[n++] = (s >> 20) % 5 ? ' ' : (s >> 24) % 2 ? ',' : '\'';
+		}
+		for (int o = 0; o < 3; o++) {
+			snprintf(want, sizeof want, "%s", toks_n(opts[o], text, n, NULL, NULL));
+			for (size_t k = 1; k <= 70; k++) {
+				memset(shifted, ' ', k);
+				memcpy(shifted + k, text, n);
+				const char *got = toks_n(opts[o], shifted, k + n, NULL, NULL);
+				CHECK(strcmp(got, want) == 0, "round %d, options %d, shift %zu: \"%s\" != \"%s\"",
+				      round, o, k, got, want);
+			}
+		}
+	}
 }
 
 /* ---- vocabularies ---------------------------------------------------------- */
@@ -500,12 +563,14 @@ int main(void)
 {
 	RUN(test_utf8_decode);
 	RUN(test_unicode_tables);
+	RUN(test_unicode_strip_idempotent);
 	RUN(test_tokenize_portuguese);
 	RUN(test_tokenize_joiners);
 	RUN(test_tokenize_unicode);
 	RUN(test_tokenize_chars);
 	RUN(test_tokenize_long);
 	RUN(test_tokenize_stop);
+	RUN(test_tokenize_alignment);
 	RUN(test_vocab_table);
 	RUN(test_vocab_finalize);
 	RUN(test_vocab_parse);

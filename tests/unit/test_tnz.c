@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "cnnkit.h"
 #include "check.h"
+#include "tnz_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -242,6 +243,160 @@ static void test_round_trip_options(void)
 	size_t framing = 8 + (12 + 8) + (12 + 6 + 1 + 8) + (12 + 8) + (12 + 8) + (12 + 8);
 	CHECK(stored == 80000 + framing, "stored = data + framing: %zu", stored);
 	ck_tnz_free(&wz);
+	ck_tnz_free(&z);
+}
+
+/* The shuffle filter against its definition (byte j of element i at j*e + i),
+ * for every element size and counts around the 16-element SIMD steps. */
+static void test_shuffle_definition(void)
+{
+	unsigned char src[8 * 1100], sh[8 * 1100], back[8 * 1100];
+	for (size_t i = 0; i < sizeof src; i++)
+		src[i] = (unsigned char)rnd();
+	size_t sizes[] = {1, 2, 4, 8}, counts[] = {0, 1, 15, 16, 17, 31, 32, 33, 1000, 1033};
+	for (size_t a = 0; a < 4; a++)
+		for (size_t b = 0; b < sizeof counts / sizeof *counts; b++) {
+			size_t es = sizes[a], e = counts[b], n = es * e;
+			tnz_shuffle(sh, src, n, es);
+			int bad = 0;
+			for (size_t i = 0; i < e; i++)
+				for (size_t j = 0; j < es; j++)
+					bad += sh[j * e + i] != src[i * es + j];
+			tnz_unshuffle(back, sh, n, es);
+			CHECK(bad == 0 && memcmp(back, src, n) == 0, "%zu elements of %zu bytes", e, es);
+		}
+}
+
+/* Level 1 is cnnkit's own run-length deflate encoder; zlib's inflate in the
+ * reader checks every stream it makes (codes complete, lengths, Adler-32).
+ * Data that exercise it: random bytes (stored blocks), zeros, runs of every
+ * length around 3 and 258 and across the 65535-byte blocks, a frequency
+ * spread that needs codes cut to 15 bits, and tiny chunks. */
+static void test_level1_encoder(void)
+{
+	ck_err e = {{0}};
+	enum { N = 300000 };
+	unsigned char *d = malloc(N);
+	for (int pattern = 0; pattern < 6; pattern++) {
+		for (size_t i = 0; i < N;) {
+			if (pattern == 0) { /* random */
+				d[i++] = (unsigned char)rnd();
+			} else if (pattern == 1) { /* zeros */
+				d[i++] = 0;
+			} else if (pattern == 2) { /* runs of 1..300 of a few values */
+				size_t run = rnd() % 300 + 1;
+				unsigned char v = (unsigned char)(rnd() % 4);
+				for (size_t j = 0; j < run && i < N; j++)
+					d[i++] = v;
+			} else if (pattern == 3) { /* byte b about 2^-b of the time */
+				int b = 0;
+				while (b < 40 && rnd() % 2)
+					b++;
+				d[i++] = (unsigned char)(b * 5);
+			} else if (pattern == 4) { /* mostly zeros, rare values */
+				d[i++] = rnd() % 50 ? 0 : (unsigned char)rnd();
+			} else { /* runs just under and over the lengths that change code */
+				static const size_t lens[] = {1, 2, 3, 4, 10, 11, 257, 258, 259, 260, 516, 517};
+				size_t run = lens[rnd() % 12];
+				unsigned char v = (unsigned char)rnd();
+				for (size_t j = 0; j < run && i < N; j++)
+					d[i++] = v;
+			}
+		}
+		size_t chunks[] = {1, 5, 37, 65534, 65535, 65536, 131071, 200000, 0};
+		for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+			ck_tnz z = {0};
+			int64_t n = chunks[c] && chunks[c] < 100 ? 2000 : N; /* tiny chunks: less data */
+			ck_tensor *t = ck_tnz_add(&z, "d", CK_DTYPE_U8, 1, &n, NULL, &e);
+			memcpy(t->data, d, (size_t)n);
+			char what[64];
+			snprintf(what, sizeof what, "level 1: pattern %d, chunk %zu", pattern, chunks[c]);
+			size_t bytes = round_trip(&z, &(ck_tnz_opts){1, 0, 1 + (int)(c % 3), chunks[c]},
+			                          1 + (int)(c % 2), what);
+			if (pattern == 1 && chunks[c] == 0)
+				CHECK(bytes > 0 && bytes < 3000, "zeros: %zu bytes", bytes);
+			if (pattern == 0 && chunks[c] == 0)
+				CHECK(bytes > N && bytes < N + 200, "random is stored: %zu bytes", bytes);
+			ck_tnz_free(&z);
+		}
+	}
+	free(d);
+}
+
+/* Stored chunks from a regular file are read by the threads with pread, in
+ * parallel (the reader skips them): every dtype, sizes around the chunk
+ * size, a tensor appended to itself, 1 to 3 threads, a stream that starts
+ * inside a file; and cut or damaged payloads are errors, not wrong data. */
+static void test_parallel_stored(void)
+{
+	ck_err e = {{0}};
+	const size_t chunk = 200003; /* 3 payload pieces past ibuf, odd: splits rows */
+	size_t sizes[] = {0, 1, 7919, chunk - 1, chunk, chunk + 1, 5 * chunk + 7};
+	ck_dtype dtypes[] = {CK_DTYPE_U8, CK_DTYPE_I16, CK_DTYPE_F32, CK_DTYPE_F64};
+	for (size_t d = 0; d < sizeof dtypes / sizeof *dtypes; d++)
+		for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+			ck_tnz z = {0};
+			size_t es = ck_dtype_size(dtypes[d]);
+			int64_t n = (int64_t)(sizes[k] / es);
+			ck_tensor *a = ck_tnz_add(&z, "a", dtypes[d], 1, &n, NULL, &e);
+			ck_tensor *b = ck_tnz_add(&z, "b", CK_DTYPE_U8, 2, (int64_t[]){3, 100001}, NULL, &e);
+			fill_bytes(a->data, a->nbytes);
+			fill_bytes(b->data, b->nbytes);
+			for (int threads = 1; threads <= 3; threads++) {
+				char what[96];
+				snprintf(what, sizeof what, "stored %s x %zu bytes, threads %d",
+				         ck_dtype_name(dtypes[d]), sizes[k], threads);
+				round_trip(&z, &(ck_tnz_opts){0, 0, 1, chunk}, threads, what);
+			}
+			ck_tnz_free(&z);
+		}
+
+	/* Two files back to back: a appended to a; then a cut or a flipped
+	 * byte in every payload piece that a thread reads. */
+	ck_tnz z = {0};
+	ck_tensor *a = ck_tnz_add(&z, "a", CK_DTYPE_F32, 1, (int64_t[]){400000}, NULL, &e);
+	fill_bytes(a->data, a->nbytes);
+	const char *p = path_in("par.tnz");
+	ck_tnz_save(&z, p, &(ck_tnz_opts){0, 0, 1, chunk}, &e);
+	size_t n1;
+	unsigned char *one = read_all(p, &n1);
+	unsigned char *two = malloc(2 * n1 + 5);
+	memcpy(two, "junk!", 5); /* the stream starts after these */
+	memcpy(two + 5, one, n1);
+	memcpy(two + 5 + n1, one, n1);
+	write_all_file(p, two, 2 * n1 + 5);
+	int fd = open(p, O_RDONLY);
+	lseek(fd, 5, SEEK_SET);
+	ck_tnz_reader *r = ck_tnz_reader_fdopen(fd, 3, &e);
+	ck_tnz_header h;
+	unsigned char *got = malloc(2 * a->nbytes + 1);
+	size_t pos = 0;
+	int64_t k;
+	int ok = r && ck_tnz_reader_next(r, &h, &e) == 1;
+	while (ok && (k = ck_tnz_reader_read(r, got + pos, 2 * a->nbytes + 1 - pos, &e)) > 0)
+		pos += (size_t)k;
+	ok = ok && ck_tnz_reader_next(r, &h, &e) == 1;
+	while (ok && (k = ck_tnz_reader_read(r, got + pos, 2 * a->nbytes + 1 - pos, &e)) > 0)
+		pos += (size_t)k;
+	CHECK(ok && pos == 2 * a->nbytes && memcmp(got, a->data, a->nbytes) == 0 &&
+	          memcmp(got + a->nbytes, a->data, a->nbytes) == 0,
+	      "a stream from offset 5 of a file, read by 3 threads: %s", e.msg);
+	ck_tnz_reader_close(r);
+	close(fd);
+	for (size_t cut = 100; cut < n1; cut += 77777) {
+		write_all_file(p, one, cut);
+		ck_tnz back;
+		CHECK(ck_tnz_load(&back, p, 3, &e) < 0 && strstr(e.msg, "truncated"),
+		      "cut at %zu: %s", cut, e.msg);
+		memcpy(two, one, n1);
+		two[cut] ^= 0x20;
+		write_all_file(p, two, n1);
+		CHECK(ck_tnz_load(&back, p, 3, &e) < 0, "byte %zu flipped: loaded", cut);
+	}
+	unlink(p);
+	free(one);
+	free(two);
+	free(got);
 	ck_tnz_free(&z);
 }
 
@@ -689,6 +844,9 @@ int main(void)
 	RUN(test_spec_example);
 	RUN(test_round_trip_dtypes_ranks);
 	RUN(test_round_trip_options);
+	RUN(test_parallel_stored);
+	RUN(test_level1_encoder);
+	RUN(test_shuffle_definition);
 	RUN(test_big_meta);
 	RUN(test_deterministic);
 	RUN(test_stream_unknown_rows);
