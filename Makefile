@@ -110,6 +110,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
 
+# test_cli tests the program support, so it links bin/cli's objects too.
+$(BUILD)/tests/test_cli: $(BUILD)/obj/tests/unit/test_cli.o $(CLI_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(CLI_OBJ) $(LIB_A) $(LIBS) -o $@
+
 # Benchmark helpers: tools/bench/<name>.c -> build/bench/<name> (built by make bench).
 BENCH_SRC := $(sort $(wildcard tools/bench/*.c))
 BENCH     := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))

@@ -613,20 +613,6 @@ static void check_vocab(const ck_dataset *d, const char *data_name, const ck_tnz
 	}
 }
 
-static char *join_args(int argc, char **argv)
-{
-	size_t len = 1;
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	char *s = malloc(len), *p = s;
-	if (!s)
-		die("out of memory");
-	*p = '\0';
-	for (int i = 0; i < argc; i++)
-		p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
-	return s;
-}
-
 int main(int argc, char **argv)
 {
 	/* A closed pipe downstream ends the program quietly, as it does cat. */
@@ -748,7 +734,7 @@ int main(int argc, char **argv)
 		names_pick(&nm, data.class_names, data.nclass_names, &mfile, e.task == CK_TASK_BINARY ? 2 : (int)K);
 
 	if (predict && !tsv) {
-		char *cmdline = join_args(argc, argv);
+		char *cmdline = cli_command_line(argc, argv);
 		predictions_tnz(out_path, &e, &nm, prob, pred, cmdline);
 		free(cmdline);
 	} else {

@@ -214,22 +214,6 @@ static int parse_shape(const char *s, int64_t *shape)
 	return rank;
 }
 
-/* The command line as one string, for created_by. */
-static char *join_argv(int argc, char **argv)
-{
-	size_t len = 1;
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 3;
-	char *s = malloc(len), *p = s;
-	if (!s)
-		die("out of memory");
-	for (int i = 0; i < argc; i++) {
-		int quote = strpbrk(argv[i], " \t;'\"") != NULL || !*argv[i];
-		p += sprintf(p, "%s%s%s%s", i ? " " : "", quote ? "'" : "", argv[i], quote ? "'" : "");
-	}
-	return s;
-}
-
 /* ---- progress ---------------------------------------------------------------- */
 
 typedef struct view {
@@ -457,7 +441,7 @@ int main(int argc, char **argv)
 			usage_error("--arch is required");
 		if (!summary && !cfg.output)
 			usage_error("-o MODEL is required");
-		char *cmd = join_argv(argc, argv);
+		char *cmd = cli_command_line(argc, argv);
 		if (ck_train_set(&cfg, "created_by", cmd, &err) < 0)
 			die("%s", err.msg);
 		free(cmd);

@@ -100,20 +100,6 @@ static const char *shown(const char *path)
 	return !path || strcmp(path, "-") == 0 ? "standard input" : path;
 }
 
-static char *command_line(int argc, char **argv)
-{
-	size_t len = 1;
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	char *s = malloc(len), *p = s;
-	if (!s)
-		die("out of memory");
-	for (int i = 0; i < argc; i++)
-		p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
-	*p = 0;
-	return s;
-}
-
 /* Options every subcommand shares. */
 enum { OPT_HELP = 256, OPT_VERSION, OPT_DIM, OPT_WINDOW, OPT_NEG, OPT_EPOCHS, OPT_MIN_COUNT,
        OPT_SAMPLE, OPT_LR, OPT_CBOW, OPT_PUNCT, OPT_STRIP, OPT_THREADS, OPT_SEED, OPT_PROGRESS,
@@ -604,7 +590,7 @@ int main(int argc, char **argv)
 	}
 	args a = {.cmd = cmd, .w2v = CK_W2V_OPTS_DEFAULT, .tok = CK_TOK_OPTS_DEFAULT,
 	          .progress = -1, .k = 10};
-	char *cmdline = command_line(argc, argv);
+	char *cmdline = cli_command_line(argc, argv);
 	int rc;
 	if (strcmp(cmd, "train") == 0)
 		rc = cmd_train(&a, argc - 1, argv + 1, cmdline);

@@ -214,24 +214,6 @@ static void on_progress(void *ctx, size_t done, size_t total)
 		fprintf(stderr, "\r" PROG ": %zu/%zu images", done, total);
 }
 
-/* The command line, for the created_by metadata. */
-static char *join_args(int argc, char **argv)
-{
-	size_t n = 1;
-	for (int i = 0; i < argc; i++)
-		n += strlen(argv[i]) + 1;
-	char *s = malloc(n);
-	if (!s)
-		die("out of memory");
-	s[0] = '\0';
-	for (int i = 0; i < argc; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
-	return s;
-}
-
 enum {
 	OPT_SIZE = 256, OPT_FIT, OPT_CROP, OPT_GRAY, OPT_RGB, OPT_BACKGROUND, OPT_FILTER,
 	OPT_FAST, OPT_LABELS, OPT_CLASSES_FROM, OPT_F32, OPT_NORMALIZE, OPT_SKIP_BAD,
@@ -401,7 +383,7 @@ int main(int argc, char **argv)
 	ck_tnz_writer *w = ck_tnz_writer_open(out_path, &topts, &err);
 	if (!w)
 		die("%s: %s", out_path, err.msg);
-	char *cmd = join_args(argc, argv);
+	char *cmd = cli_command_line(argc, argv);
 	size_t clen = 0;
 	char *ctext = labels ? ck_image_classes_join(&classes, &clen) : NULL;
 	if (labels && !ctext)

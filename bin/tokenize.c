@@ -850,18 +850,6 @@ static void tensor_out(run *r, const char *name, const int32_t *data, size_t n)
 	}
 }
 
-static char *join_args(int argc, char **argv)
-{
-	size_t len = 1;
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	char *s = xrealloc(NULL, len), *p = s;
-	*p = '\0';
-	for (int i = 0; i < argc; i++)
-		p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
-	return s;
-}
-
 /* Opens the TNZ output and writes what metadata is known. */
 static void tnz_open(run *r, const char *cmdline)
 {
@@ -1005,7 +993,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	char *cmdline = join_args(argc, argv); /* before getopt_long permutes argv */
+	char *cmdline = cli_command_line(argc, argv); /* before getopt_long permutes argv */
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, ":o:q", longopts, NULL)) != -1) {

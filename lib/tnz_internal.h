@@ -84,6 +84,9 @@ void tnz_tag_str(uint32_t tag, char out[5]);
 /* Name or key: 1 .. CK_TNZ_MAX_NAME bytes (a C string has no NUL inside).
  * what is "tensor name" or "metadata key", for the message. */
 int tnz_check_name(const char *name, const char *what, ck_err *err);
+/* A metadata key and value (len bytes; (size_t)-1: up to the NUL, len set)
+ * as a META record takes them: 0, or -1 with err set. */
+int tnz_check_meta(const char *key, const char *value, size_t *len, ck_err *err);
 
 /* Checks a shape and computes its row size (bytes of dims[1..] times the
  * element size; the element size for rank 0). rows_known: dims[0] holds the

@@ -20,6 +20,20 @@ int tnz_check_name(const char *name, const char *what, ck_err *err)
 	return 0;
 }
 
+int tnz_check_meta(const char *key, const char *value, size_t *len, ck_err *err)
+{
+	if (tnz_check_name(key, "metadata key", err))
+		return -1;
+	if (*len == (size_t)-1)
+		*len = value ? strlen(value) : 0;
+	if (*len > CK_TNZ_MAX_META)
+		return ck_err_set(err, "metadata \"%s\": value too long (%zu bytes, the limit is 2^28)",
+		                  key, *len);
+	if (*len > 0 && (!value || memchr(value, '\0', *len)))
+		return ck_err_set(err, "metadata \"%s\": value contains a NUL byte", key);
+	return 0;
+}
+
 int tnz_check_shape(const char *name, int dtype, int rank, const int64_t *dims, int rows_known,
                     uint64_t *row_bytes, ck_err *err)
 {
@@ -87,15 +101,8 @@ const char *ck_meta_get(const ck_meta *m, const char *key, size_t *len)
 
 int ck_meta_set(ck_meta *m, const char *key, const char *value, size_t len, ck_err *err)
 {
-	if (tnz_check_name(key, "metadata key", err))
+	if (tnz_check_meta(key, value, &len, err))
 		return -1;
-	if (len == (size_t)-1)
-		len = value ? strlen(value) : 0;
-	if (len > CK_TNZ_MAX_META)
-		return ck_err_set(err, "metadata \"%s\": value too long (%zu bytes, the limit is 2^28)",
-		                  key, len);
-	if (len > 0 && (!value || memchr(value, '\0', len)))
-		return ck_err_set(err, "metadata \"%s\": value contains a NUL byte", key);
 	char *copy = malloc(len + 1);
 	if (!copy)
 		return ck_err_set(err, "metadata \"%s\": out of memory (%zu bytes)", key, len);

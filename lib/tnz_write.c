@@ -195,15 +195,8 @@ int ck_tnz_writer_meta(ck_tnz_writer *w, const char *key, const char *value, siz
 		return -1;
 	if (w->in_tensor)
 		return ck_err_set(err, "metadata inside tensor \"%s\"", w->name);
-	if (tnz_check_name(key, "metadata key", err))
+	if (tnz_check_meta(key, value, &len, err))
 		return -1;
-	if (len == (size_t)-1)
-		len = value ? strlen(value) : 0;
-	if (len > CK_TNZ_MAX_META)
-		return ck_err_set(err, "metadata \"%s\": value too long (%zu bytes, the limit is 2^28)",
-		                  key, len);
-	if (len > 0 && (!value || memchr(value, '\0', len)))
-		return ck_err_set(err, "metadata \"%s\": value contains a NUL byte", key);
 	size_t klen = strlen(key);
 	unsigned char head[TNZ_FRAME_HEAD + 1 + CK_TNZ_MAX_NAME], crc[TNZ_FRAME_CRC];
 	tnz_put32(head, TNZ_META);

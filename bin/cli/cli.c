@@ -2,6 +2,7 @@
  * check shared by every program (cli.h). */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -81,6 +82,45 @@ double cli_real(const char *opt, const char *text, double lo, double hi)
 	if (ck_parse_f64(text, lo, hi, &v) < 0)
 		usage_error("%s \"%s\": expected a number from %g to %g", opt, text, lo, hi);
 	return v;
+}
+
+/* Whether a shell takes s as one word, unchanged. */
+static int plain_word(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_-./:=,+@%", *s))
+			return 0;
+	return 1;
+}
+
+char *cli_command_line(int argc, char **argv)
+{
+	size_t len = 1;
+	for (int i = 0; i < argc; i++)
+		len += 4 * strlen(argv[i]) + 3; /* each ' becomes '\'' */
+	char *s = malloc(len), *p = s;
+	if (!s)
+		die("out of memory");
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			*p++ = ' ';
+		if (plain_word(argv[i])) {
+			p = stpcpy(p, argv[i]);
+			continue;
+		}
+		*p++ = '\'';
+		for (const char *a = argv[i]; *a; a++) {
+			if (*a == '\'')
+				p = stpcpy(p, "'\\''");
+			else
+				*p++ = *a;
+		}
+		*p++ = '\'';
+	}
+	*p = '\0';
+	return s;
 }
 
 int cli_close_stdout(int status)

@@ -30,6 +30,12 @@ void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), nore
 int64_t cli_int(const char *opt, const char *text, int64_t lo, int64_t hi);
 double cli_real(const char *opt, const char *text, double lo, double hi);
 
+/* The command line (malloc'ed), for metadata created_by: the arguments
+ * joined by spaces, those a shell would split or expand in single quotes, so
+ * that the line runs again as it was typed. Call before getopt_long, which
+ * reorders argv. */
+char *cli_command_line(int argc, char **argv);
+
 /* Flushes and closes standard output, so that a full disk or a closed pipe
  * shows in the exit status (sbase's fshut). Returns status, or 1 after a
  * write error, which is reported unless status already says the program

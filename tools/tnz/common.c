@@ -112,16 +112,3 @@ struct tensor_sum *sums_piece(struct sums *s, const ck_tnz_header *h, ck_err *er
 	t->filters = 1 << (h->filter & 7);
 	return t;
 }
-
-/* The command line, for metadata created_by. */
-char *command_line(int argc, char **argv)
-{
-	size_t n = 1;
-	for (int i = 0; i < argc; i++)
-		n += strlen(argv[i]) + 1;
-	char *s = xmalloc(n), *p = s;
-	for (int i = 0; i < argc; i++)
-		p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
-	*p = '\0';
-	return s;
-}

@@ -428,7 +428,7 @@ int main(int argc, char **argv)
 		cmd_now = &commands[i];
 		struct opts o = {.level = -1, .shuffle = KEEP_FILTER, .ratio = -1, .count = -1,
 		                 .rows = -1, .header = -1, .index = -1, .gap = 1,
-		                 .cmdline = command_line(argc, argv)};
+		                 .cmdline = cli_command_line(argc, argv)};
 		int first = parse_opts(cmd_now, argc - 1, argv + 1, &o);
 		int status = 0;
 		if (first >= 0)

@@ -57,8 +57,6 @@ const char *out_name(const char *path);
 /* malloc and realloc that end the program when out of memory. */
 void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
-/* The command line joined by spaces (malloc'ed), for metadata created_by. */
-char *command_line(int argc, char **argv);
 
 /* A writer for path with -l and --shuffle applied (shuffle_default when
  * --shuffle is not given). */
