@@ -195,6 +195,10 @@ run_head() {
 		rm -rf "$dir"
 		skip "the directory is writable anyway"
 	fi
+	if ! $as env PATH="$PATH" tnz --version >/dev/null 2>&1; then
+		rm -rf "$dir"
+		skip "nobody cannot run the programs (the build is under a private directory)"
+	fi
 	cd "$dir"
 	while IFS= read -r cmd; do
 		[ -n "$cmd" ] || continue

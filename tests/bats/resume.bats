@@ -199,7 +199,7 @@ log_rows() {
 		# ... unless a second one comes during the write. None is seen when
 		# the write was over before a poll saw it: the run has ended then.
 		if wait_for_write 1 $pid; then
-			kill -INT $pid
+			kill -INT $pid 2>/dev/null || true # the write may have ended, and the run, since
 		fi
 		st=0
 		wait $pid || st=$?
