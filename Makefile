@@ -5,12 +5,23 @@
 #   make test            deps + build + C unit tests + bats tests; ends "N passed, M failed"
 #   make bench           benchmarks against peers (see tools/bench/)
 #   make install PREFIX=/usr/local DESTDIR=
+#   make MPI=1           the same against MPI, into build-mpi/ (mpirun -np P cnn-train ...)
+#   make test-mpi        the MPI build and tests/bats/mpi.bats (make test runs them too
+#                        when mpicc is installed)
+#   make demo-mpi        make demo's Fashion-MNIST run on 2 ranks
 #
 # Switches: OPENMP=0, DEBUG=1, SANITIZE=address,undefined, PORTABLE=1 (no -march=native),
-#           BUILD=dir (default build/), CC=clang.
+#           BUILD=dir (default build/, build-mpi/ with MPI=1), CC=clang, MPI=1 (MPICC=mpicc).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+MPI     ?= 0
+MPICC   ?= mpicc
+ifeq ($(MPI),1)
+  # Never mixed with the default build's objects: a directory of its own.
+  BUILD ?= build-mpi
+  CC := $(MPICC)
+endif
 BUILD   ?= build
 OPENMP  ?= 1
 DEBUG   ?= 0
@@ -37,11 +48,16 @@ ifneq ($(SANITIZE),)
   SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
+ifeq ($(MPI),1)
+  CFLAGS_BASE += -DCK_MPI
+endif
+
 ALL_CFLAGS  := $(CFLAGS_BASE) $(OPT) $(OMPFLAGS) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(OMPFLAGS) $(SANFLAGS) $(LDFLAGS)
 LIBS        := -lpng -ljpeg -lz -lm
 
-LIB_SRC   := $(sort $(wildcard lib/*.c))
+# One implementation of cnnkit/dist.h: over MPI, or one process.
+LIB_SRC   := $(sort $(filter-out lib/dist_$(if $(filter 1,$(MPI)),local,mpi).c,$(wildcard lib/*.c)))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A     := $(BUILD)/libcnnkit.a
 BIN_SRC   := $(sort $(wildcard bin/*.c) $(wildcard tools/*.c))
@@ -59,7 +75,8 @@ HEADERS   := lib/cnnkit.h $(wildcard lib/cnnkit/*.h) $(wildcard lib/*.h) $(wildc
 MAN1      := $(wildcard man/*.1)
 MAN5      := $(wildcard man/*.5)
 
-.PHONY: all deps test unit bats bench bench-deps install uninstall clean demo
+.PHONY: all deps test unit bats bench bench-deps install uninstall clean demo \
+        mpi-programs test-mpi demo-mpi
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -103,9 +120,28 @@ $(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIB_A)
 deps:
 	@sh tools/deps.sh
 
+# The MPI build that make test and make test-mpi use: cnn-train and cnn-eval
+# built by mpicc into a directory of their own; tests/bats/mpi.bats finds
+# them through CK_MPI_BUILD and skips when they or mpirun are missing. Never
+# sanitized: Open MPI's own allocations would read as leaks.
+ifeq ($(MPI),1)
+  MPI_BUILD ?= $(BUILD)
+else
+  MPI_BUILD ?= $(BUILD)-mpi
+endif
+HAVE_MPICC := $(shell command -v $(MPICC) 2>/dev/null)
+
+mpi-programs: $(BUILD)/bin/cnn-train $(BUILD)/bin/cnn-eval
+
 test: deps
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) sh tests/run.sh
+	$(if $(HAVE_MPICC),@$(MAKE) --no-print-directory MPI=1 SANITIZE= BUILD=$(MPI_BUILD) mpi-programs)
+	@CK_MPI_BUILD=$(MPI_BUILD) BUILD=$(BUILD) sh tests/run.sh
+
+test-mpi: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory MPI=1 SANITIZE= BUILD=$(MPI_BUILD) mpi-programs
+	@CK_MPI_BUILD=$(MPI_BUILD) BUILD=$(BUILD) sh tests/run.sh bats tests/bats/mpi.bats
 
 unit: all
 	@BUILD=$(BUILD) sh tests/run.sh unit
@@ -120,7 +156,13 @@ bench: bench-deps all $(BENCH)
 	@BUILD=$(BUILD) sh tools/bench/run.sh
 
 demo: deps all
+	@sh tools/deps.sh demo
 	@BUILD=$(BUILD) sh tools/demo.sh
+
+# make demo with the training on 2 ranks of the MPI build (one core each here).
+demo-mpi: deps
+	@$(MAKE) --no-print-directory MPI=1 BUILD=$(MPI_BUILD)
+	@BUILD=$(MPI_BUILD) MPIRUN="mpirun -np 2 --oversubscribe" sh tools/demo.sh image
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

@@ -26,7 +26,8 @@ static const char usage_text[] =
 	"                 [--log-every N] [--checkpoint FILE] [--init MODEL] [--patience N]\n"
 	"                 [--keep-best val_loss|val_acc|last] [--summary [--input-shape C,H,W]]\n"
 	"                 [--seed N] [--threads N] [--progress|-q] -o MODEL [TRAIN]\n"
-	"       cnn-train --resume CKPT [--epochs E] [options]\n";
+	"       cnn-train --resume CKPT [--epochs E] [options]\n"
+	"       mpirun -np P [mpirun options] cnn-train options   (built with make MPI=1)\n";
 
 static void usage(FILE *f)
 {
@@ -79,6 +80,11 @@ static void help(void)
 		"  --stop-after-steps N testing aid: stop as on SIGINT after N steps\n"
 		"  -o MODEL             the model file (required)\n"
 		"  --help, --version\n"
+		"\n"
+		"Built with MPI (make MPI=1), 'mpirun -np P cnn-train ...' trains on P processes,\n"
+		"data-parallel: --batch is the global batch, each rank takes its share of every\n"
+		"batch (or its own file: %r in TRAIN or --val is the rank), rank 0 alone writes\n"
+		"MODEL, the checkpoint and the log. See cnn-train(1), MPI.\n"
 		"\n"
 		"Example:\n"
 		"  cnn-train --arch 'conv 32 3 pad=same relu; maxpool 2; conv 64 3 pad=same relu;\n"
@@ -344,9 +350,23 @@ static void on_sigint(int sig)
 
 /* ---- main -------------------------------------------------------------------- */
 
+/* A failure of the run on one rank of several: the others may be waiting
+ * for it in a collective, so the whole job ends at once. */
+static void die_run(const char *msg) __attribute__((noreturn));
+static void die_run(const char *msg)
+{
+	if (ck_dist_size() > 1) {
+		fprintf(stderr, "%s: rank %d: %s\n", prog, ck_dist_rank(), msg);
+		ck_dist_abort(1);
+	}
+	die("%s", msg);
+}
+
 int main(int argc, char **argv)
 {
 	cli_init(prog, usage);
+	if (ck_dist_init(&argc, &argv) < 0)
+		die("cannot join the MPI job");
 	given g = {0};
 	const char *resume = NULL;
 	int summary = 0, progress = 0, quiet = 0, input_rank = 0;
@@ -382,9 +402,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_HELP:
 			help();
+			ck_dist_finalize();
 			return cli_close_stdout(0);
 		case OPT_VERSION:
-			printf("cnn-train (cnnkit) %s\n", ck_version());
+			printf("cnn-train (cnnkit) %s", ck_version());
+			if (strcmp(ck_dist_backend(), "none") != 0)
+				printf(", %s", ck_dist_backend());
+			putchar('\n');
+			ck_dist_finalize();
 			return cli_close_stdout(0);
 		default:
 			usage(stderr);
@@ -450,9 +475,12 @@ int main(int argc, char **argv)
 		fputs(table, stdout);
 		free(table);
 		ck_train_config_free(&cfg);
+		ck_dist_finalize();
 		return cli_close_stdout(0);
 	}
 
+	if (ck_dist_rank() > 0) /* rank 0 speaks for the job */
+		quiet = 1, progress = 0;
 	const char *nc = getenv("NO_COLOR");
 	view v = {.quiet = quiet, .bar = !quiet && (progress || isatty(2)),
 	          .color = !(nc && *nc) && isatty(2)};
@@ -464,13 +492,19 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_sigint;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
+	if (ck_dist_size() > 1) {
+		/* mpirun turns ^C into SIGTERM to every rank (SIGKILL a second later)
+		 * and forwards SIGUSR1: both stop the job as ^C stops one process. */
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 
 	ck_train_result res;
 	int rc = ck_train_run(&cfg, &cb, &res, &err);
 	if (v.drawn)
 		fputs("\r\033[K", stderr);
 	if (rc < 0)
-		die("%s", err.msg);
+		die_run(err.msg);
 
 	int status = 0;
 	switch (res.status) {
@@ -484,20 +518,23 @@ int main(int argc, char **argv)
 		}
 		break;
 	case CK_TRAIN_INTERRUPTED:
-		fprintf(stderr, "%s: interrupted at epoch %d, step %lld; checkpoint %s (continue with "
-		        "cnn-train --resume %s)\n", prog, res.epoch + 1, (long long)res.step,
-		        res.checkpoint, res.checkpoint);
+		if (ck_dist_rank() == 0)
+			fprintf(stderr, "%s: interrupted at epoch %d, step %lld; checkpoint %s (continue "
+			        "with cnn-train --resume %s)\n", prog, res.epoch + 1, (long long)res.step,
+			        res.checkpoint, res.checkpoint);
 		status = 130;
 		break;
 	case CK_TRAIN_DIVERGED:
-		fprintf(stderr, "%s: the loss is not finite at epoch %d, step %lld: stopped; %s%s\n",
-		        prog, res.diverged_epoch, (long long)res.diverged_step,
-		        res.checkpoint_written || res.epoch > 0 ? "the last good checkpoint is "
-		                                                : "no checkpoint was written",
-		        res.checkpoint_written || res.epoch > 0 ? res.checkpoint : "");
+		if (ck_dist_rank() == 0)
+			fprintf(stderr, "%s: the loss is not finite at epoch %d, step %lld: stopped; %s%s\n",
+			        prog, res.diverged_epoch, (long long)res.diverged_step,
+			        res.checkpoint_written || res.epoch > 0 ? "the last good checkpoint is "
+			                                                : "no checkpoint was written",
+			        res.checkpoint_written || res.epoch > 0 ? res.checkpoint : "");
 		status = 1;
 		break;
 	}
 	ck_train_config_free(&cfg);
+	ck_dist_finalize();
 	return cli_close_stdout(status);
 }

@@ -22,6 +22,7 @@ extern "C" {
 #include "cnnkit/model.h" /* a network: parameters, forward, backward, save, load */
 #include "cnnkit/data.h" /* datasets, batches, augmentation, metrics */
 #include "cnnkit/train.h" /* the training loop, checkpoints, logs */
+#include "cnnkit/dist.h"  /* data-parallel communication: MPI, or one process */
 #include "cnnkit/image.h" /* image decoding (PNG, JPEG, PNM), resizing, PNG writing */
 #include "cnnkit/plot.h" /* training logs read and drawn: PNG, SVG, terminal */
 #include "cnnkit/text.h" /* UTF-8 tokenizer and vocabularies */

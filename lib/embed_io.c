@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -466,6 +465,10 @@ static int read_all(int fd, char **buf, size_t *len, ck_err *err)
 	return 0;
 }
 
+/* The file is read into memory, not mapped: a mapped file that another
+ * process truncates kills the reader with SIGBUS, and a read gives what the
+ * file held, whole or cut short, which the parser then judges. The cost is
+ * one copy of the file in memory while it is parsed. */
 int ck_embed_import(ck_embed *e, const char *path, ck_embed_format fmt,
                     ck_embed_import_stats *stats, ck_err *err)
 {
@@ -474,23 +477,13 @@ int ck_embed_import(ck_embed *e, const char *path, ck_embed_format fmt,
 	int fd = is_stdin ? 0 : open(path, O_RDONLY);
 	if (fd < 0)
 		return ck_err_set(err, "%s: %s", path, strerror(errno));
-	struct stat st;
-	void *map = MAP_FAILED;
 	char *buf = NULL;
 	size_t len = 0;
-	int rc = 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		len = (size_t)st.st_size;
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	}
-	if (map == MAP_FAILED)
-		rc = read_all(fd, &buf, &len, err);
+	int rc = read_all(fd, &buf, &len, err);
 	if (!is_stdin)
 		close(fd);
 	if (rc == 0)
-		rc = ck_embed_import_mem(e, map != MAP_FAILED ? map : buf, len, fmt, stats, err);
-	if (map != MAP_FAILED)
-		munmap(map, len);
+		rc = ck_embed_import_mem(e, buf, len, fmt, stats, err);
 	free(buf);
 	return rc < 0 ? ck_err_prefix(err, "%s", path) : 0;
 }

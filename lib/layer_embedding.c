@@ -29,8 +29,16 @@ static void embedding_backward(ck_layer *L, const float *dout, const ck_pass *p)
 	ck_embedding_backward(L->embedding.dweight, dout, (const int32_t *)(const void *)L->in, &d);
 }
 
+static void embedding_slice(ck_layer *L, int64_t row0, ptrdiff_t grad_shift)
+{
+	if (L->embedding.dweight)
+		L->embedding.dweight += grad_shift;
+}
+
 const ck_layer_ops ck_layer_embedding_ops = {
 	.bind = embedding_bind,
 	.forward = embedding_forward,
 	.backward = embedding_backward,
+	.per_example = 1,
+	.slice = embedding_slice,
 };

@@ -167,10 +167,20 @@ static void globalmax_backward(ck_layer *L, const float *dout, const ck_pass *p)
 	}
 }
 
+/* argmax and valid hold each branch's (max_batch) rows side by side. */
+static void globalmax_slice(ck_layer *L, int64_t row0, ptrdiff_t grad_shift)
+{
+	L->gpool.argmax += row0 * L->arch->global_pool.channels;
+	if (L->gpool.valid)
+		L->gpool.valid += row0;
+}
+
 const ck_layer_ops ck_layer_globalmaxpool_ops = {
 	.plan = globalmax_plan,
 	.forward = globalmax_forward,
 	.backward = globalmax_backward,
+	.per_example = 1,
+	.slice = globalmax_slice,
 };
 
 /* ---- globalavgpool ------------------------------------------------------------ */
@@ -226,4 +236,5 @@ static void globalavg_backward(ck_layer *L, const float *dout, const ck_pass *p)
 const ck_layer_ops ck_layer_globalavgpool_ops = {
 	.forward = globalavg_forward,
 	.backward = globalavg_backward,
+	.per_example = 1,
 };

@@ -154,6 +154,9 @@ static void setup_layers(ck_model *m)
 		}
 		if (l->kind == CK_ARCH_END)
 			L->end.start = &m->layers[l->block.match];
+		if (l->kind == CK_ARCH_CONV1D)
+			L->conv1d.pooled = i + 1 < a->nlayers &&
+			                   a->layers[i + 1].kind == CK_ARCH_GLOBALMAXPOOL;
 		for (int k = 0; k < l->nparams; k++) {
 			p[k] = m->params + m->param_off[l->first_param + k];
 			g[k] = m->grads + m->param_off[l->first_param + k];
@@ -411,6 +414,11 @@ static void carve(ck_model *m, ck_arena *a, int max_batch, int nthreads, size_t 
 			wanted |= m->arch.params[l->first_param + k].trainable;
 		m->layers[i].needs_backward = wanted;
 	}
+	/* Nor does anything want the gradient of their outputs (a frozen
+	 * embedding's, say): the layer above them computes none. */
+	for (int i = 1; i < m->nrun; i++)
+		if (!m->layers[i - 1].needs_backward && !m->layers[i].ops->view)
+			m->layers[i].din = NULL;
 	if (m->split && m->ws_thread * nthreads > *ws)
 		*ws = m->ws_thread * nthreads;
 	m->ws = ck_arena_take(a, *ws * sizeof(float));
@@ -526,6 +534,28 @@ static ck_pass make_pass(const ck_model *m, int n, int training, uint64_t seed,
 
 static const float *through_act(ck_layer *L, const ck_pass *p);
 
+/* The part [*a, *b) of parameter k's floats that lies in [lo, hi), when k
+ * is trainable and the part not empty: the gradients of frozen parameters
+ * (a static embedding table, say) are never made, zeroed or summed. */
+static int trainable_part(const ck_model *m, int k, size_t lo, size_t hi, size_t *a, size_t *b)
+{
+	if (!m->arch.params[k].trainable)
+		return 0;
+	size_t begin = m->param_off[k], end = begin + (size_t)m->arch.params[k].count;
+	*a = begin > lo ? begin : lo;
+	*b = end < hi ? end : hi;
+	return *a < *b;
+}
+
+static void zero_trainable(const ck_model *m, float *grads, size_t lo, size_t hi)
+{
+	for (int k = 0; k < m->arch.nparams; k++) {
+		size_t a, b;
+		if (trainable_part(m, k, lo, hi, &a, &b))
+			memset(grads + a, 0, (b - a) * sizeof(float));
+	}
+}
+
 /* Thread t's rows of a batch of n: [*r0, *r0 + *rows). */
 static void thread_rows(int n, int t, int T, int *r0, int *rows)
 {
@@ -575,6 +605,7 @@ static void forward_split(ck_model *m, const void *x, ck_pass p)
 			ck_pass q = p;
 			q.n = rows, q.row0 = r0, q.nthreads = 1;
 			q.ws = m->ws + (size_t)tt * m->ws_thread;
+			q.lengths = p.lengths ? p.lengths + r0 : NULL;
 			const float *in = TL[0].in;
 			for (int i = 0; i < m->nrun && rows > 0; i++) {
 				ck_layer *L = &TL[i];
@@ -617,8 +648,9 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 			ck_pass q = p;
 			q.n = rows, q.row0 = r0, q.nthreads = 1;
 			q.ws = m->ws + (size_t)tt * m->ws_thread;
+			q.lengths = p.lengths ? p.lengths + r0 : NULL;
 			if (tt)
-				memset(m->tgrads + (size_t)(tt - 1) * total, 0, total * sizeof(float));
+				zero_trainable(m, m->tgrads + (size_t)(tt - 1) * total, 0, total);
 			memcpy(TL[m->nrun - 1].dout, dout + (size_t)r0 * last->out_size,
 			       (size_t)rows * last->out_size * sizeof(float));
 			for (int i = m->nrun - 1; i >= 0 && rows > 0; i--) {
@@ -639,11 +671,16 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 #pragma omp barrier
 		/* The gradient blocks of threads 1.. into the model's, in order. */
 		size_t lo = total * (size_t)t / (size_t)nt, hi = total * (size_t)(t + 1) / (size_t)nt;
-		for (size_t j = lo; j < hi; j++) {
-			float g = m->grads[j];
-			for (int k = 1; k < T; k++)
-				g += m->tgrads[(size_t)(k - 1) * total + j];
-			m->grads[j] = g;
+		for (int k = 0; k < m->arch.nparams; k++) {
+			size_t a, b;
+			if (!trainable_part(m, k, lo, hi, &a, &b))
+				continue;
+			for (size_t j = a; j < b; j++) {
+				float g = m->grads[j];
+				for (int u = 1; u < T; u++)
+					g += m->tgrads[(size_t)(u - 1) * total + j];
+				m->grads[j] = g;
+			}
 		}
 	}
 }

@@ -91,6 +91,8 @@ typedef struct ck_conv_layer {
 typedef struct ck_conv1d_layer {
 	float *weight[CK_ARCH_MAX_WIDTHS], *bias[CK_ARCH_MAX_WIDTHS];
 	float *dweight[CK_ARCH_MAX_WIDTHS], *dbias[CK_ARCH_MAX_WIDTHS];
+	int pooled;      /* 1: a globalmaxpool follows (set by the model) */
+	int32_t *valid;  /* pooled: (max_batch) the valid steps of the branch at work */
 } ck_conv1d_layer;
 
 typedef struct ck_pool_layer {

@@ -2,6 +2,9 @@
  * semantics, formulas in cnnkit/learn.h), and gradient-norm clipping. */
 #include <assert.h>
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "cnnkit.h"
 
@@ -9,6 +12,20 @@
 /* ck_grad_sumsq sums this many fixed chunks, so the order of additions
  * depends on n only, never on the number of threads. */
 #define SUMSQ_CHUNKS 64
+
+/* The team of one elementwise loop over n floats: one thread below
+ * PARALLEL_MIN, else the configured count (0: OpenMP's default). */
+static int team(int threads, size_t n)
+{
+	if (n < PARALLEL_MIN)
+		return 1;
+	#ifdef _OPENMP
+	return threads > 0 ? threads : omp_get_max_threads();
+#else
+	(void)threads;
+	return 1;
+#endif
+}
 
 ck_optim_config ck_optim_defaults(ck_optim_kind kind)
 {
@@ -39,19 +56,19 @@ int ck_optim_state_count(ck_optim_kind kind)
 	return 0;
 }
 
-static void sgd_step(float lr, float wd, float *p, const float *g, size_t n)
+static void sgd_step(int threads, float lr, float wd, float *p, const float *g, size_t n)
 {
-#pragma omp parallel for if (n >= PARALLEL_MIN) schedule(static)
+#pragma omp parallel for num_threads(team(threads, n)) schedule(static)
 	for (size_t i = 0; i < n; i++)
 		p[i] -= lr * (g[i] + wd * p[i]);
 }
 
 /* Heavy-ball momentum (PyTorch's form: the buffer sums raw gradients and lr
  * multiplies the buffer), optionally with the Nesterov look-ahead. */
-static void momentum_step(float lr, float wd, float mu, int nesterov, int first,
+static void momentum_step(int threads, float lr, float wd, float mu, int nesterov, int first,
                           float *p, const float *g, float *m, size_t n)
 {
-#pragma omp parallel for if (n >= PARALLEL_MIN) schedule(static)
+#pragma omp parallel for num_threads(team(threads, n)) schedule(static)
 	for (size_t i = 0; i < n; i++) {
 		float gi = g[i] + wd * p[i];
 		float buf = first ? gi : mu * m[i] + gi;
@@ -70,7 +87,7 @@ static void adam_step(const ck_optim_config *cfg, float lr, float wd, int64_t t,
 	float bc2_sqrt = (float)sqrt(1.0 - pow(b2, (double)t));
 	float fb1 = (float)b1, fb2 = (float)b2, eps = (float)cfg->eps;
 	float one_b1 = (float)(1.0 - b1), one_b2 = (float)(1.0 - b2);
-#pragma omp parallel for if (n >= PARALLEL_MIN) schedule(static)
+#pragma omp parallel for num_threads(team(cfg->threads, n)) schedule(static)
 	for (size_t i = 0; i < n; i++) {
 		float gi = g[i] + wd * p[i];
 		float mi = fb1 * m[i] + one_b1 * gi;
@@ -89,12 +106,12 @@ void ck_optim_step(const ck_optim_config *cfg, float lr, int64_t t, float *param
 	float wd = (float)cfg->weight_decay;
 	switch (cfg->kind) {
 	case CK_OPTIM_SGD:
-		sgd_step(lr, wd, param, grad, n);
+		sgd_step(cfg->threads, lr, wd, param, grad, n);
 		break;
 	case CK_OPTIM_MOMENTUM:
 	case CK_OPTIM_NESTEROV:
 		assert(m);
-		momentum_step(lr, wd, (float)cfg->momentum, cfg->kind == CK_OPTIM_NESTEROV,
+		momentum_step(cfg->threads, lr, wd, (float)cfg->momentum, cfg->kind == CK_OPTIM_NESTEROV,
 		              t == 1, param, grad, m, n);
 		break;
 	case CK_OPTIM_ADAM:
@@ -105,7 +122,7 @@ void ck_optim_step(const ck_optim_config *cfg, float lr, int64_t t, float *param
 		assert(m && v);
 		float decay = (float)(1.0 - (double)lr * cfg->weight_decay);
 		if (decay != 1.0f) {
-#pragma omp parallel for if (n >= PARALLEL_MIN) schedule(static)
+#pragma omp parallel for num_threads(team(cfg->threads, n)) schedule(static)
 			for (size_t i = 0; i < n; i++)
 				param[i] *= decay;
 		}

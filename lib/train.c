@@ -5,7 +5,16 @@
  * batch: gather (augment, normalise), forward, loss, backward, clip, one
  * optimiser step. At the end of an epoch: validate, write the model file when
  * the keep-best metric improves, log, write a checkpoint, check patience.
- * Every buffer is allocated before the first step. */
+ * Every buffer is allocated before the first step.
+ *
+ * Data parallel (mpirun -np P, cnnkit/dist.h): --batch is the global batch.
+ * Every rank visits the same epoch order and takes its consecutive share of
+ * each global batch (ck_train_share), or, with "%r" in the training file's
+ * name, its share of the batch from its own file; the gradients, each scaled
+ * by the rank's share, are summed over the ranks before the optimiser step,
+ * which is then the one-process step up to rounding. Rank 0 alone writes the
+ * model, the checkpoint and the log and calls the callbacks; the checkpoint
+ * holds only global state, so it resumes on any number of ranks. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +23,14 @@
 #include <omp.h>
 #endif
 
+#include "cnnkit/dist.h"
 #include "train_internal.h"
 
 /* Domain keys, so that the streams of the seed do not overlap. */
 #define KEY_ORDER 0x6f72646572ULL  /* "order": epoch permutations */
 #define KEY_DROPOUT 0x64726f70ULL  /* "drop": dropout masks, per global step */
 #define KEY_AUGMENT 0x61756700ULL  /* "aug": augmentation decisions */
+#define KEY_RANK 0x72616e6bULL     /* "rank": the streams of ranks other than 0 */
 
 typedef struct run {
 	ck_train_config *cfg;
@@ -50,6 +61,15 @@ typedef struct run {
 	const char *ckpt;           /* cfg->checkpoint or ckpt_buf */
 	char ckpt_buf[1024];
 	ck_tnz resume;              /* the checkpoint being resumed, until the state is read */
+	/* Data parallel: this process is rank of size (0 of 1 without MPI). */
+	int rank, size;
+	char *train_path, *val_path; /* with "%r" replaced by the rank */
+	int sharded;                /* "%r" in the training file: one file per rank */
+	int val_sharded;            /* validation examples of its own on each rank: a "%r"
+	                             * file, or split from its own training file */
+	int batch_local;            /* most examples of a step on one rank: the plan's batch */
+	int64_t ntr_total, nva_total; /* over every rank */
+	int stop;                   /* some rank was interrupted (agreed at every step) */
 } run;
 
 static double now(void)
@@ -167,7 +187,7 @@ static int load_model(run *r, ck_err *err)
 		if (!(r->m = ck_model_from_tnz(&r->resume, err)))
 			return ck_err_prefix(err, "checkpoint %s", c->resume);
 		if (ck_dataset_check_vocab(&r->train, &r->resume.meta, "checkpoint", err) < 0)
-			return ck_err_prefix(err, "%s", c->train ? c->train : "-");
+			return ck_err_prefix(err, "%s", r->train_path);
 		return 0;
 	}
 	const ck_dataset *d = &r->train;
@@ -182,7 +202,7 @@ static int load_model(run *r, ck_err *err)
 		ck_tnz t = {0};
 		int rc = ck_tnz_load(&t, c->init, r->threads, err);
 		if (rc == 0 && ck_dataset_check_vocab(d, &t.meta, "model", err) < 0)
-			rc = ck_err_prefix(err, "%s", c->train ? c->train : "-");
+			rc = ck_err_prefix(err, "%s", r->train_path);
 		if (rc == 0)
 			rc = ck_model_load_params(r->m, &t, err);
 		ck_tnz_free(&t);
@@ -200,10 +220,25 @@ static int load_model(run *r, ck_err *err)
 	return 0;
 }
 
+/* The file of this rank: path with "%r" replaced, into *out (malloc'ed). */
+static int rank_path(run *r, const char *path, char **out, int *sharded, ck_err *err)
+{
+	*sharded = strstr(path, "%r") != NULL;
+	if (r->size > 1 && strcmp(path, "-") == 0)
+		return ck_err_set(err, "standard input reaches one rank only: name a file (with %%r "
+		                  "for one file per rank)");
+	if (!(*out = ck_train_rank_path(path, r->rank)))
+		return ck_err_set(err, "out of memory");
+	return 0;
+}
+
 static int load_data(run *r, ck_err *err)
 {
 	ck_train_config *c = r->cfg;
-	const char *path = c->train ? c->train : "-";
+	if (rank_path(r, c->train ? c->train : "-", &r->train_path, &r->sharded, err) < 0 ||
+	    (c->val && rank_path(r, c->val, &r->val_path, &r->val_sharded, err) < 0))
+		return -1;
+	const char *path = r->train_path;
 	if (ck_dataset_load(&r->train, path, r->threads, err) < 0)
 		return ck_err_prefix(err, "%s", path);
 	if (r->train.label_kind == CK_LABELS_NONE)
@@ -211,26 +246,66 @@ static int load_data(run *r, ck_err *err)
 	if (c->val && c->val_split > 0)
 		return ck_err_set(err, "--val and --val-split exclude each other");
 	if (c->val) {
-		if (ck_dataset_load(&r->valfile, c->val, r->threads, err) < 0)
-			return ck_err_prefix(err, "--val %s", c->val);
+		if (ck_dataset_load(&r->valfile, r->val_path, r->threads, err) < 0)
+			return ck_err_prefix(err, "--val %s", r->val_path);
 		if (r->valfile.label_kind == CK_LABELS_NONE)
 			return ck_err_set(err, "--val %s: the validation data has no labels (tensor y)",
-			                  c->val);
+			                  r->val_path);
 		if (ck_dataset_check_vocab(&r->valfile, &r->train.file.meta, "training data", err) < 0)
-			return ck_err_prefix(err, "--val %s", c->val);
+			return ck_err_prefix(err, "--val %s", r->val_path);
 		r->vd = &r->valfile;
 		r->nva = r->valfile.n;
 	}
 	if (ck_dataset_split(&r->train, c->val_split, c->seed, 1, &r->tr, &r->ntr, &r->va, &r->nva,
 	                     err) < 0)
 		return ck_err_prefix(err, "--val-split");
-	if (c->val_split > 0)
+	if (c->val_split > 0) {
 		r->vd = &r->train;
+		r->val_sharded = r->sharded;
+	}
 	else if (c->val) {
 		free(r->va);
 		r->va = NULL; /* all of valfile */
 		r->nva = r->valfile.n;
+		if (r->size > 1 && !r->val_sharded) { /* each rank evaluates a slice */
+			if (!(r->va = malloc((size_t)r->nva * sizeof *r->va)))
+				return ck_err_set(err, "out of memory");
+			for (int64_t i = 0; i < r->nva; i++)
+				r->va[i] = i;
+		}
 	}
+	return 0;
+}
+
+/* Examples over every rank, and the batches of an epoch: ceil(N / batch),
+ * or with one file per rank as many as the rank with the most steps needs
+ * (ranks whose file is used up sit the last steps out). */
+static int count_batches(run *r, ck_err *err)
+{
+	int B = r->cfg->batch;
+	r->ntr_total = r->ntr;
+	r->nva_total = r->nva;
+	r->batches = (r->ntr + B - 1) / B;
+	if (r->size > 1 && r->val_sharded) {
+		double nva = (double)r->nva;
+		ck_dist_sum_f64(&nva, 1);
+		r->nva_total = (int64_t)nva;
+	}
+	if (!r->sharded)
+		return 0;
+	double *n;
+	if (ck_train_gather((double)r->ntr, &n, err) < 0)
+		return -1;
+	r->ntr_total = 0;
+	r->batches = 0;
+	for (int k = 0; k < r->size; k++) {
+		int64_t lo, share;
+		ck_train_share(B, k, r->size, &lo, &share);
+		int64_t steps = ((int64_t)n[k] + share - 1) / share;
+		r->ntr_total += (int64_t)n[k];
+		r->batches = steps > r->batches ? steps : r->batches;
+	}
+	free(n);
 	return 0;
 }
 
@@ -238,9 +313,9 @@ static int check_fit(run *r, ck_err *err)
 {
 	ck_train_config *c = r->cfg;
 	if (ck_dataset_check_model(&r->train, r->m, err) < 0)
-		return ck_err_prefix(err, "%s", c->train ? c->train : "-");
+		return ck_err_prefix(err, "%s", r->train_path);
 	if (c->val && ck_dataset_check_model(&r->valfile, r->m, err) < 0)
-		return ck_err_prefix(err, "--val %s", c->val);
+		return ck_err_prefix(err, "--val %s", r->val_path);
 	if (ck_train_choose_loss(c->loss, &r->train, r->m, &r->loss, err) < 0)
 		return -1;
 	r->K = (int)ck_model_output_size(r->m);
@@ -262,6 +337,8 @@ static int check_fit(run *r, ck_err *err)
 	if (c->norm_mode == CK_NORM_AUTO) {
 		if (ck_dataset_channel_stats(&r->train, r->tr, r->ntr, &c->norm, err) < 0)
 			return ck_err_prefix(err, "--normalize auto");
+		if (r->size > 1 && r->sharded)
+			ck_train_pool_norm(&c->norm, r->ntr);
 	}
 	if (c->norm_mode != CK_NORM_NONE) {
 		if (ck_normalize_check(&c->norm, &r->train, err) < 0)
@@ -310,7 +387,7 @@ static int probe_writable(const char *path, const char *what, ck_err *err)
 static int allocate(run *r, ck_err *err)
 {
 	ck_train_config *c = r->cfg;
-	size_t B = (size_t)c->batch, K = (size_t)r->K;
+	size_t B = (size_t)r->batch_local, K = (size_t)r->K;
 	size_t in = (size_t)ck_model_input_size(r->m);
 	int tokens = ck_model_input_kind(r->m) == CK_INPUT_TOKENS;
 	size_t n;
@@ -331,7 +408,7 @@ static int allocate(run *r, ck_err *err)
 	    !r->dlogits || !r->perm || (r->opt.count >= 1 && !r->opt.m) ||
 	    (r->opt.count >= 2 && !r->opt.v))
 		return ck_err_set(err, "out of memory for the batch buffers");
-	return ck_model_plan(r->m, c->batch, r->threads, err);
+	return ck_model_plan(r->m, r->batch_local, r->threads, err);
 }
 
 static int setup(run *r, ck_err *err)
@@ -351,11 +428,14 @@ static int setup(run *r, ck_err *err)
 #endif
 	}
 	c->threads = r->threads; /* stored in the checkpoint: a resumed run uses the same */
+	if (c->batch < r->size)
+		return ck_err_set(err, "--batch %d is the global batch: it needs at least one example "
+		                  "for each of the %d ranks", c->batch, r->size);
+	r->batch_local = (c->batch + r->size - 1) / r->size;
 
 	if (load_data(r, err) < 0 || load_model(r, err) < 0 || check_fit(r, err) < 0 ||
-	    make_info(r, err) < 0 || allocate(r, err) < 0)
+	    make_info(r, err) < 0 || allocate(r, err) < 0 || count_batches(r, err) < 0)
 		return -1;
-	r->batches = (r->ntr + c->batch - 1) / c->batch;
 	r->log_every = c->log_every > 0 ? c->log_every : (int)(r->batches >= 20 ? r->batches / 20 : 1);
 	r->sched = (ck_lr_schedule){
 		.kind = c->schedule,
@@ -380,6 +460,8 @@ static int setup(run *r, ck_err *err)
 			return ck_err_set(err, "checkpoint %s has finished its %d epochs: give a larger "
 			                  "--epochs to train longer", c->resume, r->st.epoch);
 	}
+	if (r->size > 1 && ck_train_dist_start(r->m, &r->opt, &r->st, &c->norm, r->batches, err) < 0)
+		return -1;
 
 	if (c->checkpoint)
 		r->ckpt = c->checkpoint;
@@ -388,6 +470,8 @@ static int setup(run *r, ck_err *err)
 		r->ckpt = r->ckpt_buf;
 	}
 	snprintf(r->res->checkpoint, sizeof r->res->checkpoint, "%s", r->ckpt);
+	if (r->rank > 0)
+		return 0; /* rank 0 writes every file */
 	if (probe_writable(c->output, "model file", err) < 0 ||
 	    probe_writable(r->ckpt, "checkpoint", err) < 0)
 		return -1;
@@ -405,6 +489,8 @@ static void teardown(run *r)
 	ck_dataset_free(&r->valfile);
 	ck_tnz_free(&r->resume);
 	ck_meta_free(&r->info);
+	free(r->train_path);
+	free(r->val_path);
 	free(r->tr);
 	free(r->va);
 	free(r->x);
@@ -467,12 +553,14 @@ static void optimiser_step(run *r, float lr)
 				}
 	}
 	int64_t t = r->st.step + 1;
+	ck_optim_config oc = r->cfg->optim;
+	oc.threads = r->threads; /* --threads holds for the update too */
 	for (int i = 0; i < a->nparams; i++) {
 		const ck_arch_param *p = &a->params[i];
 		if (!p->trainable)
 			continue;
 		size_t off = (size_t)(ck_model_param(r->m, i) - params);
-		ck_optim_step(&r->cfg->optim, lr, t, params + off, grads + off,
+		ck_optim_step(&oc, lr, t, params + off, grads + off,
 		              r->opt.m ? r->opt.m + off : NULL, r->opt.v ? r->opt.v + off : NULL,
 		              (size_t)p->count);
 	}
@@ -512,8 +600,8 @@ static int save_model(run *r, int epoch, ck_err *err)
 static int save_checkpoint(run *r, double session_start, double seconds_before, ck_err *err)
 {
 	r->st.seconds = seconds_before + (now() - session_start);
-	if (ck_checkpoint_save(r->ckpt, r->m, &r->opt, r->cfg, &r->st, &r->info, r->threads,
-	                       err) < 0)
+	if (r->rank == 0 && ck_checkpoint_save(r->ckpt, r->m, &r->opt, r->cfg, &r->st, &r->info,
+	                                       r->threads, err) < 0)
 		return -1;
 	r->res->checkpoint_written = 1;
 	return 0;
@@ -529,8 +617,42 @@ static double ratio(double a, int64_t b)
 static int interrupted(const run *r)
 {
 	const ck_train_config *c = r->cfg;
-	return (c->interrupt && *c->interrupt) ||
-	       (c->stop_after_steps > 0 && r->st.step == c->stop_after_steps);
+	int signalled = r->size > 1 ? r->stop : c->interrupt && *c->interrupt;
+	return signalled || (c->stop_after_steps > 0 && r->st.step == c->stop_after_steps);
+}
+
+/* Validation loss and accuracy (NaN when not classes); with several ranks,
+ * each evaluates its slice of the examples (or its own file) and the sums
+ * are added up. */
+static int validate(run *r, double *loss, double *acc, ck_err *err)
+{
+	int64_t lo = 0, n = r->nva;
+	if (r->size > 1 && !r->val_sharded)
+		ck_train_share(r->nva, r->rank, r->size, &lo, &n);
+	/* loss x examples, correct, examples, ranks with an accuracy */
+	double sums[4] = {0};
+	if (n > 0) {
+		ck_eval ev;
+		if (ck_evaluate(&ev, r->m, r->vd, r->va ? r->va + lo : NULL, n, r->batch_local, r->norm,
+		                r->loss, 0, NULL, NULL, err) < 0)
+			return ck_err_prefix(err, "validation");
+		*loss = ev.loss;
+		*acc = ev.task != CK_TASK_REGRESSION ? ck_confusion_accuracy(&ev.confusion) : NAN;
+		sums[0] = ev.loss * (double)ev.n;
+		if (ev.task != CK_TASK_REGRESSION) {
+			for (int k = 0; k < ev.confusion.k; k++)
+				sums[1] += (double)ev.confusion.counts[(size_t)k * ev.confusion.k + k];
+			sums[3] = 1;
+		}
+		sums[2] = (double)ev.n;
+		ck_eval_free(&ev);
+	}
+	if (r->size > 1) {
+		ck_dist_sum_f64(sums, 4);
+		*loss = sums[0] / sums[2];
+		*acc = sums[3] > 0 ? sums[1] / sums[2] : NAN;
+	}
+	return 0;
 }
 
 /* Validation, keep-best, model file, log row, checkpoint, callback. */
@@ -543,16 +665,12 @@ static int end_epoch(run *r, int e, double t_epoch, double session_start, double
 	                     .seconds = now() - t_epoch, .loss = ratio(st->loss_sum, st->seen),
 	                     .acc = r->class_acc ? ratio(st->correct, st->seen) : NAN,
 	                     .val_loss = NAN, .val_acc = NAN};
+	if (r->size > 1)
+		ck_train_dist_sync(r->m, &r->opt);
 	if (r->vd) {
-		ck_eval ev;
-		if (ck_evaluate(&ev, r->m, r->vd, r->va, r->nva, c->batch, r->norm, r->loss, 0, NULL,
-		                NULL, err) < 0)
-			return ck_err_prefix(err, "validation");
+		if (validate(r, &ep.val_loss, &ep.val_acc, err) < 0)
+			return -1;
 		ep.has_val = 1;
-		ep.val_loss = ev.loss;
-		if (ev.task != CK_TASK_REGRESSION)
-			ep.val_acc = ck_confusion_accuracy(&ev.confusion);
-		ck_eval_free(&ev);
 	}
 	int improved;
 	switch (r->keep) {
@@ -574,10 +692,15 @@ static int end_epoch(run *r, int e, double t_epoch, double session_start, double
 	if (improved) {
 		st->best_epoch = e + 1;
 		st->bad_epochs = 0;
-		if (save_model(r, e + 1, err) < 0)
-			return -1;
 	} else
 		st->bad_epochs++;
+	/* Patience decides on rank 0's numbers, whatever the others' last bits. */
+	if (r->size > 1) {
+		ck_dist_broadcast(st, sizeof *st);
+		improved = st->best_epoch == e + 1;
+	}
+	if (improved && r->rank == 0 && save_model(r, e + 1, err) < 0)
+		return -1;
 	ep.improved = improved;
 	ep.best_epoch = st->best_epoch;
 
@@ -608,6 +731,45 @@ static int end_epoch(run *r, int e, double t_epoch, double session_start, double
 	return 0;
 }
 
+/* key for this rank: ranks other than 0 get streams of their own */
+static uint64_t per_rank(const run *r, uint64_t key)
+{
+	return r->rank > 0 ? ck_hash_u64(key ^ KEY_RANK, (uint64_t)r->rank) : key;
+}
+
+/* This rank's examples of global batch b: *idx[0..*n). */
+static void local_batch(const run *r, int64_t b, const int64_t **idx, int64_t *n)
+{
+	int64_t B = r->cfg->batch, lo, count;
+	if (r->sharded) { /* its share of B from its own file, while it lasts */
+		ck_train_share(B, r->rank, r->size, &lo, &count);
+		lo = b * count;
+		count = r->ntr - lo < count ? r->ntr - lo : count;
+		*idx = r->perm + lo;
+		*n = count > 0 ? count : 0;
+		return;
+	}
+	int64_t first = b * B, global = r->ntr - first < B ? r->ntr - first : B;
+	ck_train_share(global, r->rank, r->size, &lo, &count);
+	*idx = r->perm + first + lo;
+	*n = count;
+}
+
+/* With several ranks: the step's loss (in: this rank's mean over its n
+ * examples; out: the mean over the global batch), correct count and
+ * interrupt flag summed over the ranks. Returns the global batch size. */
+static int64_t agree_step(run *r, int64_t n, double *loss, int64_t *correct)
+{
+	const ck_train_config *c = r->cfg;
+	double sums[4] = {n > 0 ? *loss * (double)n : 0, (double)*correct, (double)n,
+	                  c->interrupt && *c->interrupt};
+	ck_dist_sum_f64(sums, 4);
+	*loss = sums[0] / sums[2];
+	*correct = (int64_t)sums[1];
+	r->stop = sums[3] > 0;
+	return (int64_t)sums[2];
+}
+
 static int loop(run *r, ck_err *err)
 {
 	ck_train_config *c = r->cfg;
@@ -620,28 +782,39 @@ static int loop(run *r, ck_err *err)
 	double session_start = now(), seconds_before = st->seconds;
 
 	for (int e = st->epoch; e < c->epochs; e++) {
-		/* The epoch's order depends on (seed, epoch) only. */
+		/* The epoch's order depends on (seed, epoch) only (and on the rank
+		 * for files of their own). */
 		ck_rng rng;
-		ck_rng_seed(&rng, ck_hash_u64(c->seed ^ KEY_ORDER, (uint64_t)e));
+		uint64_t order = ck_hash_u64(c->seed ^ KEY_ORDER, (uint64_t)e);
+		ck_rng_seed(&rng, r->sharded ? per_rank(r, order) : order);
 		memcpy(r->perm, r->tr, (size_t)r->ntr * sizeof *r->perm);
 		ck_rng_shuffle(&rng, r->perm, r->ntr);
 		ck_augment aug = c->augment;
+		/* keyed by example: one file read by every rank gets the one-process
+		 * decisions; files of their own, streams of their own */
 		aug.seed = ck_hash_u64(c->seed, KEY_AUGMENT);
+		if (r->sharded)
+			aug.seed = per_rank(r, aug.seed);
 		aug.epoch = (uint64_t)e;
 		double t_epoch = now();
 
 		for (int64_t b = st->position; b < r->batches; b++) {
-			int64_t lo = b * c->batch;
-			int n = (int)(r->ntr - lo < c->batch ? r->ntr - lo : c->batch);
+			const int64_t *idx;
+			int64_t nl; /* this rank's examples of the step; n: the whole batch's */
+			local_batch(r, b, &idx, &nl);
 			float lr = ck_lr_at(&r->sched, st->step);
-			ck_dataset_batch(d, r->perm + lo, n, r->norm, aug_on ? &aug : NULL, r->x,
-			                 r->lengths, need_labels ? r->labels : NULL,
-			                 need_labels ? NULL : r->targets);
-			const float *logits =
-				ck_model_forward(r->m, r->x, tokens ? r->lengths : NULL, n, 1,
-				                 ck_hash_u64(c->seed ^ KEY_DROPOUT, (uint64_t)st->step));
-			int64_t correct;
-			double loss = loss_and_grad(r, logits, n, &correct);
+			int64_t correct = 0;
+			double loss = 0;
+			if (nl > 0) {
+				ck_dataset_batch(d, idx, (int)nl, r->norm, aug_on ? &aug : NULL, r->x,
+				                 r->lengths, need_labels ? r->labels : NULL,
+				                 need_labels ? NULL : r->targets);
+				uint64_t drop = ck_hash_u64(c->seed ^ KEY_DROPOUT, (uint64_t)st->step);
+				const float *logits = ck_model_forward(r->m, r->x, tokens ? r->lengths : NULL,
+				                                       (int)nl, 1, per_rank(r, drop));
+				loss = loss_and_grad(r, logits, (int)nl, &correct);
+			}
+			int64_t n = r->size > 1 ? agree_step(r, nl, &loss, &correct) : nl;
 			if (!isfinite(loss)) {
 				res->status = CK_TRAIN_DIVERGED;
 				res->diverged_epoch = e + 1;
@@ -649,7 +822,16 @@ static int loop(run *r, ck_err *err)
 				return 0;
 			}
 			ck_model_zero_grad(r->m);
-			ck_model_backward(r->m, r->dlogits, n);
+			if (nl > 0) {
+				/* the gradient of the global batch's mean loss: this rank's part */
+				if (nl < n) {
+					float share = (float)((double)nl / (double)n);
+					ck_scale(r->dlogits, (size_t)nl * (size_t)r->K, share);
+				}
+				ck_model_backward(r->m, r->dlogits, (int)nl);
+			}
+			if (r->size > 1)
+				ck_train_sum_grads(r->m);
 			optimiser_step(r, lr);
 			st->step++;
 			st->position = b + 1;
@@ -687,6 +869,8 @@ static int loop(run *r, ck_err *err)
 					res->diverged_step = st->step;
 					return 0;
 				}
+				if (r->size > 1)
+					ck_train_dist_sync(r->m, &r->opt);
 				if (save_checkpoint(r, session_start, seconds_before, err) < 0)
 					return -1;
 				res->status = CK_TRAIN_INTERRUPTED;
@@ -720,13 +904,17 @@ static void announce(run *r)
 		return;
 	char msg[512];
 	const ck_arch *a = ck_model_arch(r->m);
-	int n = snprintf(msg, sizeof msg, "%lld training examples", (long long)r->ntr);
+	int n = snprintf(msg, sizeof msg, "%lld training examples", (long long)r->ntr_total);
 	if (r->vd)
-		n += snprintf(msg + n, sizeof msg - (size_t)n, ", %lld validation", (long long)r->nva);
+		n += snprintf(msg + n, sizeof msg - (size_t)n, ", %lld validation",
+		              (long long)r->nva_total);
 	n += snprintf(msg + n, sizeof msg - (size_t)n,
 	              "; %lld batches of %d per epoch; loss %s; %lld parameters; %d threads",
 	              (long long)r->batches, r->cfg->batch, ck_loss_name(r->loss),
 	              (long long)a->total_params, r->threads);
+	if (r->size > 1)
+		n += snprintf(msg + n, sizeof msg - (size_t)n, " on each of %d ranks (%s)", r->size,
+		              r->sharded ? "a file each" : "a share of every batch each");
 	if (r->cfg->resume)
 		snprintf(msg + n, sizeof msg - (size_t)n, "; resuming at epoch %d, step %lld",
 		         r->st.epoch + 1, (long long)r->st.step);
@@ -736,7 +924,9 @@ static void announce(run *r)
 int ck_train_run(ck_train_config *cfg, const ck_train_callbacks *cb, ck_train_result *res,
                  ck_err *err)
 {
-	run r = {.cfg = cfg, .cb = cb, .res = res};
+	/* only rank 0 reports */
+	run r = {.cfg = cfg, .cb = ck_dist_rank() == 0 ? cb : NULL, .res = res,
+	         .rank = ck_dist_rank(), .size = ck_dist_size()};
 	memset(res, 0, sizeof *res);
 	int rc = setup(&r, err);
 	if (rc == 0) {

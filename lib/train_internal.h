@@ -59,4 +59,35 @@ int ck_train_log_row(ck_train_log *log, double epoch, int64_t step, double secon
                      double loss, double acc, double val_loss, double val_acc, ck_err *err);
 int ck_train_log_close(ck_train_log *log, ck_err *err);
 
+/* ---- Data parallel (lib/train_dist.c), over cnnkit/dist.h ----------------
+ * The functions that communicate are collective: every rank calls them, in
+ * the same order. With one process they change nothing. */
+
+/* Rank's part [*lo, *lo + *count) of n items split over size ranks in rank
+ * order, the first n % size ranks taking one more: the same examples, in the
+ * same order, as one process takes them. */
+void ck_train_share(int64_t n, int rank, int size, int64_t *lo, int64_t *count);
+/* path with every "%r" replaced by rank ("train-%r.tnz" -> "train-1.tnz"),
+ * malloc'ed; NULL when out of memory. */
+char *ck_train_rank_path(const char *path, int rank);
+/* values[0..size) on every rank, value at index rank from each (an
+ * all-gather done as a sum): for the example counts of per-rank files. */
+int ck_train_gather(double value, double **values, ck_err *err);
+/* The per-channel statistics of every rank's examples (n of them on this
+ * rank) as if computed over all of them: for --normalize auto with one file
+ * per rank. */
+void ck_train_pool_norm(ck_normalize *norm, int64_t n);
+/* At the start of a run: fails on a rank whose model or epoch differs from
+ * rank 0's (different data or checkpoint), then gives every rank rank 0's
+ * parameters, optimiser state, run state and normalisation. */
+int ck_train_dist_start(ck_model *m, ck_train_optim *opt, ck_train_state *st, ck_normalize *norm,
+                        int64_t batches, ck_err *err);
+/* After backward: the gradients of the trainable parameters summed over the
+ * ranks (each rank has scaled its part by its share of the batch). */
+void ck_train_sum_grads(ck_model *m);
+/* Before a validation or a checkpoint: the buffers (batchnorm running
+ * statistics, which each rank updates from its own examples) averaged over
+ * the ranks, then rank 0's parameters and optimiser state on every rank. */
+void ck_train_dist_sync(ck_model *m, ck_train_optim *opt);
+
 #endif

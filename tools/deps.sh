@@ -1,11 +1,23 @@
 #!/bin/sh
 # Install the Debian packages cnnkit needs that are missing; do nothing when all are there.
 #   tools/deps.sh          build, test and demo dependencies (make deps; Fashion-MNIST
-#                          is one: the demo trains on it and the import tests read it)
+#                          is one: the demo trains on it and the import tests read it;
+#                          Open MPI another: make test builds and tests make MPI=1)
+#   tools/deps.sh demo     also what the text half of make demo uses: npm (to fetch the
+#                          sentiment sentences) and bible-kjv (a corpus for word vectors)
 #   tools/deps.sh bench    also the peers the benchmarks compare against (make bench-deps)
 set -eu
 
 need="gcc make zlib1g-dev libpng-dev libjpeg62-turbo-dev libgomp1 bats python3-numpy python3-pil pngcheck libxml2-utils dataset-fashion-mnist"
+# Open MPI: make MPI=1, and the tests of tests/bats/mpi.bats that make test runs.
+need="$need libopenmpi-dev openmpi-bin"
+case ${1:-} in
+demo | bench)
+	need="$need bible-kjv"
+	# An npm from elsewhere (nodesource, nvm) will do as well as Debian's.
+	command -v npm >/dev/null 2>&1 || need="$need npm"
+	;;
+esac
 if [ "${1:-}" = bench ]; then
 	need="$need python3-torch gzip bible-kjv bible-kjv-text fasttext python3-gensim time"
 fi

@@ -77,8 +77,8 @@ check "lossplot png" lossplot --smooth 0.5 -o plot.png "$top/$log"
 check "lossplot svg" lossplot -o plot.svg "$top/$log" "$top/tests/data/lossplot/run2.csv"
 check "tokenize" tokenize --label-field 1 --vocab-out vocab.txt -o reviews.tnz reviews.tsv
 check "tokenize --text --punct --strip-accents" tokenize --text --punct --strip-accents reviews.tsv
-check "tokenize --char --vocab-from" tokenize --char --vocab-from reviews.tnz -o chars.tnz \
-	words.txt
+check "tokenize --vocab-from" tokenize --vocab-from reviews.tnz --maxlen 8 -o again.tnz words.txt
+check "tokenize --char" tokenize --char -o chars.tnz words.txt
 check "embed train" embed train --min-count 1 --dim 8 --epochs 2 --threads 1 -q -o vec.tnz \
 	words.txt
 check "embed export" embed export --format text -o vec.txt vec.tnz

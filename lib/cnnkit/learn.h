@@ -234,6 +234,8 @@ typedef struct ck_optim_config {
 	double beta1, beta2; /* ADAM, ADAMW */
 	double eps;          /* ADAM, ADAMW */
 	double weight_decay; /* wd, every kind */
+	int threads;         /* threads of one step; 0: OpenMP's default (the result
+	                        does not depend on it: every update is elementwise) */
 } ck_optim_config;
 
 /* PyTorch's defaults for a kind: momentum 0.9 (PyTorch has none; 0.9 is the

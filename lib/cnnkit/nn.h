@@ -114,24 +114,38 @@ void ck_conv2d_backward_ref(float *dinp, float *dweight, float *dbias,
 
 /* ---- conv1d (text, channels-last) -------------------------------------- */
 
-/* inp (N,T,C), weight (F,K,C), bias (F) or NULL, out (N,T-K+1,F): valid
- * padding, stride 1. A filter is one contiguous K*C block and so is a window
- * of K consecutive input rows, so each image is one GEMM over overlapping
- * rows (lda = C) with no im2col and no workspace; the GEMM threads itself. */
+/* inp (N,T,C), weight (F,K,C), bias (F) or NULL, out (N,TO,F) with
+ * TO = T-K+1 (0 when T < K: nothing is read or written): valid padding,
+ * stride 1. valid (N) or NULL: the output steps wanted of each sequence,
+ * clipped to [1,TO] as in ck_globalmaxpool1d (NULL: all TO). Steps past
+ * valid[n] are written 0 by forward and their dout is ignored by backward,
+ * so that the padding of short sentences costs nothing when a max over the
+ * valid steps follows. */
 typedef struct ck_conv1d_dims {
 	int N, T, C;
 	int F, K;
 } ck_conv1d_dims;
 
-void ck_conv1d_forward(float *out, const float *inp, const float *weight,
-                       const float *bias, const ck_conv1d_dims *d);
-void ck_conv1d_backward(float *dinp, float *dweight, float *dbias,
-                        const float *dout, const float *inp,
-                        const float *weight, const ck_conv1d_dims *d);
-void ck_conv1d_forward_ref(float *out, const float *inp, const float *weight,
-                           const float *bias, const ck_conv1d_dims *d);
+/* Floats of ws for ck_conv1d_forward and ck_conv1d_backward with these dims
+ * (and any smaller N): N*T*(2C+F). */
+size_t ck_conv1d_workspace_size(const ck_conv1d_dims *d);
+/* The sequences of the batch one after the other form one run of rows, and
+ * its windows one GEMM with the weights (lda = C, no im2col); act
+ * (CK_NN_ACT_RELU or NONE) is applied on the way out. The GEMMs thread
+ * themselves. */
+void ck_conv1d_forward(float *out, const float *inp, const int32_t *valid, const float *weight,
+                       const float *bias, const ck_conv1d_dims *d, ck_nn_act act, float *ws);
+/* dinp (N,T,C), dweight (F,K,C), dbias (F) += the gradients from dout, the
+ * gradient w.r.t. act(conv); out, what forward returned, is read for the
+ * ReLU only. */
+void ck_conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *out, const float *inp, const int32_t *valid,
+                        const float *weight, const ck_conv1d_dims *d, ck_nn_act act, float *ws);
+/* The references have no activation (follow with ck_relu_forward). */
+void ck_conv1d_forward_ref(float *out, const float *inp, const int32_t *valid,
+                           const float *weight, const float *bias, const ck_conv1d_dims *d);
 void ck_conv1d_backward_ref(float *dinp, float *dweight, float *dbias,
-                            const float *dout, const float *inp,
+                            const float *dout, const float *inp, const int32_t *valid,
                             const float *weight, const ck_conv1d_dims *d);
 
 /* ---- dense ------------------------------------------------------------- */

@@ -184,7 +184,12 @@ typedef struct ck_train_result {
  * with res->status, or -1 with err for a failure (bad data, a file that
  * cannot be written, ...). Writes the model file (atomically) after every
  * epoch that improves the keep-best metric (every epoch for "last"), and a
- * checkpoint after every epoch and when interrupted. */
+ * checkpoint after every epoch and when interrupted.
+ * In a job of several processes (cnnkit/dist.h, after ck_dist_init) every
+ * rank calls it with the same cfg: cfg->batch is the global batch, each rank
+ * trains on its share (lib/train.c says how), rank 0 alone writes the files
+ * and calls cb, and a failure on one rank leaves the others waiting in a
+ * collective: the program must then end the job (ck_dist_abort). */
 int ck_train_run(ck_train_config *cfg, const ck_train_callbacks *cb, ck_train_result *res,
                  ck_err *err);
 

@@ -3,7 +3,8 @@
  * layer-by-layer pass of one thread: outputs, parameter gradients and input
  * gradients within float rounding, bit-identical from run to run for a
  * given thread count, with batches that do not divide evenly, smaller than
- * the thread count, and of one example (never split). */
+ * the thread count, and of one example (never split); and the same for a
+ * text CNN over token ids with real lengths. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,9 +137,78 @@ static void test_split_fused_activations(void)
 	result_free(&one);
 }
 
+/* A Kim CNN over token ids: embedding, conv1d of several widths (the ReLU
+ * fused, only the windows within each row's real tokens computed), max over
+ * time, dropout, dense. Rows of lengths 0, 1 (shorter than every width) and
+ * full, and a frozen embedding (no table gradient, no input gradient for
+ * the conv1d to make). */
+#define TEXT_T 11
+#define TEXT_ROWS 9
+
+static pass_result run_text(const char *spec, int n, int nthreads)
+{
+	pass_result r = {0};
+	ck_err err;
+	ck_model *m = ck_model_create(spec, (int64_t[]){TEXT_T}, 1, 30, &err);
+	CHECK(m != NULL, "%s", err.msg);
+	if (!m)
+		return r;
+	ck_model_init(m, 3);
+	CHECK(ck_model_plan(m, TEXT_ROWS, nthreads, &err) == 0, "%s", err.msg);
+	int32_t ids[TEXT_ROWS * TEXT_T], lengths[TEXT_ROWS] = {0, 11, 1, 5, 2, 11, 7, 3, 9};
+	ck_rng rng;
+	ck_rng_seed(&rng, 5);
+	for (int i = 0; i < TEXT_ROWS; i++)
+		for (int t = 0; t < TEXT_T; t++)
+			ids[i * TEXT_T + t] = t < lengths[i] ? 1 + (int32_t)(ck_rng_uniform(&rng) * 29) : 0;
+	size_t K = (size_t)ck_model_output_size(m);
+	float *dout = uniform((size_t)n * K, 12);
+	const float *out = ck_model_forward(m, ids, lengths, n, 1, 99);
+	r.nout = (size_t)n * K;
+	r.out = malloc(r.nout * sizeof(float));
+	memcpy(r.out, out, r.nout * sizeof(float));
+	ck_model_zero_grad(m);
+	ck_model_backward(m, dout, n);
+	ck_model_params(m, &r.ngrads);
+	r.grads = malloc(r.ngrads * sizeof(float));
+	memcpy(r.grads, ck_model_grads(m), r.ngrads * sizeof(float));
+	free(dout);
+	ck_model_free(m);
+	return r;
+}
+
+static void test_split_text(void)
+{
+	const char *specs[] = {
+		"embedding 6; conv1d 5 2,3,4 relu; globalmaxpool; dropout 0.5; dense 3",
+		"embedding 6 trainable=no; conv1d 9 3 relu; globalmaxpool; dense 1",
+	};
+	int batches[] = {1, 4, 9};
+	for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++)
+		for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+			int n = batches[b];
+			pass_result one = run_text(specs[s], n, 1);
+			for (int threads = 2; threads <= 3; threads++) {
+				pass_result r = run_text(specs[s], n, threads);
+				pass_result again = run_text(specs[s], n, threads);
+				char what[128];
+				snprintf(what, sizeof what, "text %zu n %d threads %d output", s, n, threads);
+				expect_near(r.out, one.out, one.nout, 1e-5, what);
+				CHECK(memcmp(r.out, again.out, r.nout * sizeof(float)) == 0, "%s: bits", what);
+				snprintf(what, sizeof what, "text %zu n %d threads %d gradients", s, n, threads);
+				expect_near(r.grads, one.grads, one.ngrads, 1e-5, what);
+				CHECK(memcmp(r.grads, again.grads, r.ngrads * sizeof(float)) == 0, "%s: bits",
+				      what);
+				result_free(&r), result_free(&again);
+			}
+			result_free(&one);
+		}
+}
+
 int main(void)
 {
 	RUN(test_split_matches_one_thread);
 	RUN(test_split_fused_activations);
+	RUN(test_split_text);
 	return check_summary();
 }

@@ -3,7 +3,8 @@
 # same run, so that a ratio compares like with like on a shared, noisy machine.
 #
 #   BENCH_MIB=1024     size of the TNZ I/O tensors (default 1 GiB each)
-#   BENCH_ONLY=name    run one section: gemm, tnz, image, plot, train, text, embed
+#   BENCH_ONLY=name    run one section: gemm, tnz, image, plot, train, text, embed, textcnn
+#   BENCH_SENTIMENT=dir  amazon.tsv and imdb.tsv for textcnn (else fetched with npm)
 #   BENCH_DIR=dir      scratch space (default $BUILD/bench-data)
 #
 # A section whose programs or peer are missing says so and is skipped.
@@ -65,4 +66,5 @@ want plot && run_script "lossplot, 1,000,000-row log" lossplot.sh
 want train && run_script "training and inference against PyTorch" train.sh
 want text && run_script "tokenize against tr and Python re" tokenize.sh
 want embed && run_script "embed train against fastText" embed.sh
+want textcnn && run_script "sentence classification: cnnkit against fastText and PyTorch" textcnn.sh
 exit 0
