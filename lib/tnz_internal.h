@@ -108,6 +108,14 @@ void tnz_unshuffle(unsigned char *dst, const unsigned char *src, size_t n, size_
 /* Threads to use for a requested count (0 = every core; 1 without OpenMP). */
 int tnz_threads(int threads);
 
+/* Calls job(ctx, i) for every i in [0, n) on up to `threads` threads, the
+ * caller's among them (fewer if some cannot be started), and returns when
+ * all are done. The threads are plain POSIX threads started for the call:
+ * the idle threads of an OpenMP team spin for milliseconds after each
+ * parallel region, which between the short, frequent batches of TNZ I/O
+ * cost as much CPU time as the work itself. */
+void tnz_parallel(int n, int threads, void (*job)(void *ctx, int i), void *ctx);
+
 /* Bytes of input not yet consumed by the reader when it reads a regular
  * file (its size at open, so a bound for stored data, not a promise); 0 when
  * unknown (a pipe, a terminal) or at the end. */

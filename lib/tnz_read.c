@@ -8,10 +8,8 @@
  * are read ahead, up to one per thread, then checked and decoded in
  * parallel into their own buffers and handed out in order. From a regular
  * file, stored payloads are read in parallel too: the sequential reader
- * skips them, and threads pread() each into its place. Those threads are
- * plain POSIX threads that exit when the batch is read: the idle threads
- * of an OpenMP team spin for milliseconds after each parallel region,
- * which for work this short cost as much CPU time as the work.
+ * skips them, and threads pread() each into its place. The threads are
+ * those of tnz_parallel, started for each batch.
  * Offsets in messages count bytes from the start of the stream. */
 #include "cnnkit.h"
 #include "tnz_internal.h"
@@ -19,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +35,6 @@
 /* Chunks a batch holds per thread while all are left for pread: long
  * batches, as the threads that read them are started for each batch. */
 #define TAIL_BATCH 8
-#define TAIL_THREADS 64 /* at most, reading one batch */
 
 /* The part of a stored payload that the sequential reader skipped: bytes
  * [done, len) of the payload, at file offset at, to be read into place by
@@ -657,35 +653,21 @@ static int read_tail(int fd, tnz_rchunk *c, tail *t)
 	return 0;
 }
 
-/* The slots[0..n) whose tails are left, shared by the threads of read_tails. */
-typedef struct tail_job {
+/* What the threads of fill() share. */
+typedef struct batch {
 	ck_tnz_reader *r;
-	int n, next;
-} tail_job;
+	int decode;
+} batch;
 
-static void *tail_worker(void *arg)
+/* Chunk i of a batch: the rest of its stored payload read if it was left
+ * (a failure marks the chunk failed), then checked and decoded. */
+static void chunk_job(void *ctx, int i)
 {
-	tail_job *j = arg;
-	int i;
-	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n)
-		if (j->r->tails[i].len)
-			read_tail(j->r->fd, &j->r->slots[i], &j->r->tails[i]);
-	return NULL;
-}
-
-/* Reads the tails of slots[0..n), ntails of them, with up to a thread each
- * (the calling one too); fewer if threads cannot be started. */
-static void read_tails(ck_tnz_reader *r, int n, int ntails)
-{
-	tail_job j = {r, n, 0};
-	pthread_t helper[TAIL_THREADS - 1];
-	int helpers = 0, want = (ntails < r->nslots ? ntails : r->nslots) - 1;
-	while (helpers < want && helpers < TAIL_THREADS - 1 &&
-	       pthread_create(&helper[helpers], NULL, tail_worker, &j) == 0)
-		helpers++;
-	tail_worker(&j);
-	for (int k = 0; k < helpers; k++)
-		pthread_join(helper[k], NULL);
+	batch *b = ctx;
+	ck_tnz_reader *r = b->r;
+	if (r->tails[i].len && read_tail(r->fd, &r->slots[i], &r->tails[i]) < 0)
+		return;
+	tnz_rchunk_decode(&r->slots[i], r->cur.name, r->esize, r->cur.filter, b->decode);
 }
 
 /* Reads a batch of DATA records (stopping at TEND): one per thread, or up
@@ -734,26 +716,13 @@ static int fill(ck_tnz_reader *r, int decode, unsigned char *dst, size_t cap, si
 	int n = r->qcount;
 	tnz_rchunk *slots = r->slots;
 	const char *name = r->cur.name;
-	size_t esize = r->esize;
-	int filter = r->cur.filter;
-	int ntails = 0;
-	for (int i = 0; i < n; i++)
-		ntails += r->tails[i].len > 0;
-	if (ntails)
-		read_tails(r, n, ntails);
-	/* Threads pay off for inflating and unshuffling, not for the CRC of
-	 * stored chunks alone. (The codec byte is not checked yet: it only
-	 * chooses the team size here.) A tail that could not be read has
-	 * marked its chunk failed. */
-	int work = decode && filter == TNZ_FILTER_SHUFFLE && esize > 1;
-	for (int i = 0; i < n && decode && !work; i++)
-		work = slots[i].body[0] != TNZ_CODEC_STORED;
-	int team = !work ? 1 : n < r->nslots ? n : r->nslots;
-	(void)team; /* without OpenMP the pragma, its only user, is gone */
-#pragma omp parallel for num_threads(team) schedule(dynamic, 1) if (team > 1)
-	for (int i = 0; i < n; i++)
-		if (!r->tails[i].len)
-			tnz_rchunk_decode(&slots[i], name, esize, filter, decode);
+	/* Threads pay off for reading payloads, inflating and unshuffling, not
+	 * for the CRC of stored chunks alone. (The codec byte is not checked
+	 * yet: it only chooses the thread count here.) */
+	int work = decode && r->cur.filter == TNZ_FILTER_SHUFFLE && r->esize > 1;
+	for (int i = 0; i < n && !work; i++)
+		work = r->tails[i].len || (decode && slots[i].body[0] != TNZ_CODEC_STORED);
+	tnz_parallel(n, work ? r->nslots : 1, chunk_job, &(batch){r, decode});
 
 	uint64_t limit = r->declared_rows != TNZ_ROWS_UNKNOWN ? r->declared_rows * r->row_bytes
 	                                                      : TNZ_SIZE_LIMIT;

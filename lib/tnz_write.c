@@ -3,8 +3,8 @@
  * A tensor's bytes are cut into chunks of opts.chunk_bytes (rounded down to
  * a whole number of elements) at fixed offsets; once `threads` chunks are
  * pending they are shuffled, deflated and checksummed in parallel, one chunk
- * per thread, and written in order. Chunk boundaries do not depend on the
- * thread count, so neither do the output bytes.
+ * per thread (tnz_parallel), and written in order. Chunk boundaries do not
+ * depend on the thread count, so neither do the output bytes.
  *
  * Output goes through write(2) (no stdio buffer to lose an error in). A path
  * is opened with ck_outfile_open: a temporary file beside it, renamed over the
@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,37 @@ int tnz_threads(int threads)
 	(void)threads;
 	return 1;
 #endif
+}
+
+/* tnz_parallel's shared state: the jobs and the next one to take. */
+typedef struct jobs {
+	void (*job)(void *ctx, int i);
+	void *ctx;
+	int n, next;
+} jobs;
+
+static void *run_jobs(void *arg)
+{
+	jobs *j = arg;
+	int i;
+	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n)
+		j->job(j->ctx, i);
+	return NULL;
+}
+
+#define MAX_HELPERS 63
+
+void tnz_parallel(int n, int threads, void (*job)(void *ctx, int i), void *ctx)
+{
+	jobs j = {job, ctx, n, 0};
+	pthread_t helper[MAX_HELPERS];
+	int want = (n < threads ? n : threads) - 1, helpers = 0;
+	while (helpers < want && helpers < MAX_HELPERS &&
+	       pthread_create(&helper[helpers], NULL, run_jobs, &j) == 0)
+		helpers++;
+	run_jobs(&j);
+	for (int k = 0; k < helpers; k++)
+		pthread_join(helper[k], NULL);
 }
 
 /* Makes every later call fail with this message (an error that leaves the
@@ -275,18 +307,18 @@ int ck_tnz_writer_begin(ck_tnz_writer *w, const char *name, ck_dtype dtype, int 
 	return 0;
 }
 
+static void encode_job(void *ctx, int i)
+{
+	ck_tnz_writer *w = ctx;
+	tnz_wchunk_encode(&w->chunks[i], w->esize, w->filter, w->tlevel);
+}
+
 /* Encodes the n first chunks in parallel and writes them in order. */
 static int flush_chunks(ck_tnz_writer *w, int n, ck_err *err)
 {
-	int filter = w->filter, level = w->tlevel;
-	size_t esize = w->esize;
 	tnz_wchunk *c = w->chunks;
-	/* Stored chunks cost a CRC at memory speed: not worth waking threads. */
-	int team = level > 0 || filter ? n : 1;
-	(void)team; /* without OpenMP the pragma, its only user, is gone */
-#pragma omp parallel for num_threads(team) schedule(static, 1) if (team > 1)
-	for (int i = 0; i < n; i++)
-		tnz_wchunk_encode(&c[i], esize, filter, level);
+	/* Stored chunks cost a CRC at memory speed: not worth starting threads. */
+	tnz_parallel(n, w->tlevel > 0 || w->filter ? n : 1, encode_job, w);
 	for (int i = 0; i < n; i++)
 		if (write_all(w, c[i].head, sizeof c[i].head, err) ||
 		    write_all(w, c[i].payload, c[i].payload_len, err) ||
