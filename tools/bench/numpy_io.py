@@ -2,7 +2,8 @@
 """Peer side of the TNZ I/O benchmark: numpy save/load of the same arrays.
 
     numpy_io.py make DIR MIB     write DIR/f32.npy and DIR/u8.npy (MIB MiB each), untimed
-    numpy_io.py time DIR         time np.save (with fsync, as TNZ's writer does) and np.load
+    numpy_io.py time DIR [R]     time np.save (with fsync, as TNZ's writer does) and np.load,
+                                 best of R runs each (default 2)
 
 The f32 array holds weight-like values, N(0, 0.05^2); the u8 array holds
 image-like bytes: Fashion-MNIST pixels repeated when the dataset is installed,
@@ -43,13 +44,13 @@ def timed_save(path: str, a: np.ndarray) -> float:
     return time.perf_counter() - t
 
 
-def run(directory: str) -> None:
+def run(directory: str, repeat: int) -> None:
     for name in ("f32", "u8"):
         a = np.load(os.path.join(directory, name + ".npy"))
         out = os.path.join(directory, name + ".copy.npy")
-        best_save = min(timed_save(out, a) for _ in range(2))
+        best_save = min(timed_save(out, a) for _ in range(repeat))
         best_load = float("inf")
-        for _ in range(2):
+        for _ in range(repeat):
             t = time.perf_counter()
             b = np.load(out)
             best_load = min(best_load, time.perf_counter() - t)
@@ -63,7 +64,10 @@ def run(directory: str) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "make":
         make(sys.argv[2], int(sys.argv[3]))
-    elif len(sys.argv) == 3 and sys.argv[1] == "time":
-        run(sys.argv[2])
+    elif len(sys.argv) in (3, 4) and sys.argv[1] == "time":
+        r = sys.argv[3] if len(sys.argv) == 4 else "2"
+        if not r.isdigit() or not 1 <= int(r) <= 100:
+            sys.exit(f"numpy_io.py: bad repeat count '{r}'\n" + __doc__)
+        run(sys.argv[2], int(r))
     else:
         sys.exit(__doc__)

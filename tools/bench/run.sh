@@ -3,6 +3,7 @@
 # same run, so that a ratio compares like with like on a shared, noisy machine.
 #
 #   BENCH_MIB=1024     size of the TNZ I/O tensors (default 1 GiB each)
+#   BENCH_ROUNDS=3     rounds of the TNZ I/O section (best and median reported)
 #   BENCH_ONLY=name    run one section: gemm, tnz, image, plot, train, text, embed, textcnn
 #   BENCH_SENTIMENT=dir  amazon.tsv and imdb.tsv for textcnn (else fetched with npm)
 #   BENCH_DIR=dir      scratch space (default $BUILD/bench-data)
@@ -17,11 +18,15 @@ dir=${BENCH_DIR:-$BUILD/bench-data}
 mkdir -p "$dir"
 mib=${BENCH_MIB:-1024}
 only=${BENCH_ONLY:-}
-py=/usr/bin/python3
 
 want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 section() { printf '\n== %s ==\n' "$1"; }
-have_numpy() { "$py" -c 'import numpy' 2>/dev/null; }
+run_script() { # section name, script
+	if [ -f "$top/tools/bench/$2" ]; then
+		section "$1"
+		BUILD="$BUILD" BENCH_DIR="$dir" sh "$top/tools/bench/$2"
+	fi
+}
 
 echo "cnnkit bench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -33,34 +38,7 @@ if want gemm; then
 	"$BUILD/bench/sgemm"
 fi
 
-if want tnz; then
-	section "TNZ I/O, $mib MiB tensors (MB/s; MB = 10^6 bytes)"
-	if have_numpy; then
-		"$py" "$top/tools/bench/numpy_io.py" make "$dir" "$mib"
-		# numpy first: on this kind of VM the first program to touch fresh
-		# memory pays for it, and numpy is the peer.
-		"$py" "$top/tools/bench/numpy_io.py" time "$dir"
-		"$BUILD/bench/tnz_io" --size "${mib}M" --threads "$(nproc)" "$dir"
-		for t in f32 u8; do
-			bytes=$(stat -c %s "$dir/$t.npy")
-			s=$(date +%s.%N); gzip -1 -c "$dir/$t.npy" > "$dir/$t.npy.gz"; e=$(date +%s.%N)
-			echo "gzip-1 $t save $(echo "$bytes $s $e" | awk '{printf "%.0f", $1/1e6/($3-$2)}')"
-			s=$(date +%s.%N); gunzip -c "$dir/$t.npy.gz" > /dev/null; e=$(date +%s.%N)
-			echo "gzip-1 $t load $(echo "$bytes $s $e" | awk '{printf "%.0f", $1/1e6/($3-$2)}')"
-			rm -f "$dir/$t.npy.gz"
-		done
-		rm -f "$dir/f32.npy" "$dir/u8.npy"
-	else
-		echo "skipped: /usr/bin/python3 has no numpy (make bench-deps)"
-	fi
-fi
-
-run_script() { # section name, script
-	if [ -f "$top/tools/bench/$2" ]; then
-		section "$1"
-		BUILD="$BUILD" BENCH_DIR="$dir" sh "$top/tools/bench/$2"
-	fi
-}
+want tnz && run_script "TNZ I/O against numpy and gzip -1, $mib MiB tensors (MB/s; MB = 10^6 bytes)" tnz.sh
 want image && run_script "img2tensor against Pillow" img.sh
 want plot && run_script "lossplot, 1,000,000-row log" lossplot.sh
 want train && run_script "training and inference against PyTorch" train.sh
