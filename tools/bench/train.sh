@@ -2,13 +2,17 @@
 # train.sh: cnnkit against PyTorch on the reference network, side by side.
 #
 # Makes the dataset (the first 10,000 Fashion-MNIST training images) once,
-# then for 1 and 2 threads runs build/bench/train_bench and
-# tools/bench/torch_train.py one after the other, each for REPEAT epochs
-# (best and median reported), and prints a table of images/s for training
-# and inference, the ratio cnnkit / PyTorch, GFLOP/s and % of the FMA peak.
+# then runs ROUNDS rounds; in each round, for every thread count, one epoch
+# of build/bench/train_bench and one of tools/bench/torch_train.py, one after
+# the other. Interleaving is the point: on a shared machine a slow minute
+# hurts both programs and both thread counts alike, instead of all the runs
+# of one. Prints a table of images/s for training and inference (best and
+# median over the rounds), the ratio cnnkit / PyTorch, GFLOP/s and % of the
+# FMA peak, and cnnkit's 1 -> N thread speed-up (best against best, and the
+# median of the rounds' own ratios).
 #
-# Usage: tools/bench/train.sh [-r REPEAT] [-t "THREADS..."] [-d DIR]
-#   -r REPEAT   epochs per program and thread count (default 3)
+# Usage: tools/bench/train.sh [-r ROUNDS] [-t "THREADS..."] [-d DIR]
+#   -r ROUNDS   rounds (default 3)
 #   -t LIST     thread counts (default "1 2")
 #   -d DIR      where the dataset and the logs go (default $BUILD/bench-data)
 # Environment: BUILD (default build), PYTHON (default /usr/bin/python3).
@@ -19,19 +23,19 @@ set -eu
 prog=train.sh
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
-repeat=3
+rounds=3
 threads="1 2"
 dir=
 here=$(dirname "$0")
 fm=/usr/share/datasets/fashion-mnist
 
 usage() {
-	echo "usage: $prog [-r REPEAT] [-t \"THREADS...\"] [-d DIR]"
+	echo "usage: $prog [-r ROUNDS] [-t \"THREADS...\"] [-d DIR]"
 }
 
 while getopts r:t:d:h opt; do
 	case $opt in
-	r) repeat=$OPTARG ;;
+	r) rounds=$OPTARG ;;
 	t) threads=$OPTARG ;;
 	d) dir=$OPTARG ;;
 	h) usage; exit 0 ;;
@@ -86,47 +90,84 @@ field() {
 
 lscpu | sed -n 's/^Model name: *//p' | sed 's/^/# CPU: /'
 echo "# $(nproc) processors; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-table=$dir/table.txt
-: > "$table"
-for t in $threads; do
-	log=$dir/cnnkit-t$t.log
-	"$bench" --threads "$t" --repeat "$repeat" "$data" | tee "$log"
-	if [ $have_torch = 1 ]; then
-		tlog=$dir/torch-t$t.log
-		"$PYTHON" "$here/torch_train.py" --threads "$t" --repeat "$repeat" "$data" | tee "$tlog"
-	fi
-	for phase in train eval; do
-		c=$(grep "^RESULT cnnkit $phase " "$log")
-		p=
-		[ $have_torch = 1 ] && p=$(grep "^RESULT torch $phase " "$tlog")
-		cb=$(field best "$c") cm=$(field median "$c")
-		gf=$(field gflops "$c") pk=$(field peak "$c")
-		if [ -n "$p" ]; then
-			pb=$(field best "$p") pm=$(field median "$p")
-		else
-			pb=- pm=-
+# One line per round, program, phase and thread count in $runs:
+#   ROUND PROGRAM PHASE THREADS IMG/S GFLOPS PEAK
+runs=$dir/runs.txt
+: > "$runs"
+round=1
+while [ "$round" -le "$rounds" ]; do
+	for t in $threads; do
+		log=$dir/cnnkit-t$t-r$round.log
+		"$bench" --threads "$t" --repeat 1 "$data" > "$log"
+		grep '^RESULT' "$log"
+		for phase in train eval; do
+			c=$(grep "^RESULT cnnkit $phase " "$log")
+			echo "$round cnnkit $phase $t $(field best "$c") $(field gflops "$c") $(field peak "$c")" >> "$runs"
+		done
+		if [ $have_torch = 1 ]; then
+			tlog=$dir/torch-t$t-r$round.log
+			"$PYTHON" "$here/torch_train.py" --threads "$t" --repeat 1 "$data" > "$tlog"
+			grep '^RESULT' "$tlog"
+			for phase in train eval; do
+				p=$(grep "^RESULT torch $phase " "$tlog")
+				echo "$round torch $phase $t $(field best "$p") - -" >> "$runs"
+			done
 		fi
-		echo "$t $phase $cb $cm $pb $pm $gf $pk" >> "$table"
 	done
+	round=$((round + 1))
 done
+# The last round's per-layer table, for where the time goes.
+last_t=$(echo "$threads" | tr ' ' '\n' | tail -n 1)
+grep -v '^RESULT' "$dir/cnnkit-t$last_t-r$rounds.log"
 
 echo
-echo "# images/s, best (median) of $repeat epochs of 10,000 images, batch 64; ratio of the bests"
-awk 'BEGIN {
-	printf "%-7s %-5s %18s %18s %7s %8s %7s\n", "threads", "phase", "cnnkit img/s",
-	       "pytorch img/s", "ratio", "GFLOP/s", "%peak"
+echo "# images/s, best (median) of $rounds rounds of one epoch of 10,000 images, batch 64; ratio of the bests"
+awk -v threads="$threads" '
+function median(list,   v, n, i, j, x) {
+	n = split(list, v, " ")
+	for (i = 2; i <= n; i++) {
+		x = v[i]
+		for (j = i - 1; j >= 1 && v[j] > x; j--)
+			v[j + 1] = v[j]
+		v[j + 1] = x
+	}
+	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
 {
-	ratio = ($5 == "-" || $5 == 0) ? "-" : sprintf("%.2fx", $3 / $5)
-	pct = $8 > 0 ? sprintf("%.1f", 100 * $7 / $8) : "-"
-	printf "%-7s %-5s %9.0f (%6.0f) %9s (%6s) %7s %8.1f %7s\n", $1, $2, $3, $4,
-	       $5 == "-" ? "-" : sprintf("%.0f", $5), $6 == "-" ? "-" : sprintf("%.0f", $6),
-	       ratio, $7, pct
-}' "$table"
-first=$(echo "$threads" | cut -d' ' -f1)
-last=$(echo "$threads" | tr ' ' '\n' | tail -n 1)
-if [ "$first" != "$last" ]; then
-	awk -v a="$first" -v b="$last" '$2 == "train" && $1 == a { x = $3 }
-		$2 == "train" && $1 == b { y = $3 }
-		END { if (x > 0) printf "# cnnkit training, %s -> %s threads: %.2fx\n", a, b, y / x }' "$table"
-fi
+	key = $2 " " $3 " " $4
+	if (!(key in best) || $5 > best[key]) {
+		best[key] = $5
+		if ($6 != "-") { gf[key] = $6; pk[key] = $7 }
+	}
+	all[key] = all[key] " " $5
+	per_round[$1 " " key] = $5
+	rounds[$1] = 1
+}
+END {
+	printf "%-7s %-5s %18s %18s %7s %8s %7s\n", "threads", "phase", "cnnkit img/s",
+	       "pytorch img/s", "ratio", "GFLOP/s", "%peak"
+	nt = split(threads, T, " ")
+	for (i = 1; i <= nt; i++)
+		for (p = 1; p <= 2; p++) {
+			phase = p == 1 ? "train" : "eval"
+			c = "cnnkit " phase " " T[i]; q = "torch " phase " " T[i]
+			tb = (q in best) ? sprintf("%.0f", best[q]) : "-"
+			tm = (q in best) ? sprintf("%.0f", median(all[q])) : "-"
+			ratio = (q in best && best[q] > 0) ? sprintf("%.2fx", best[c] / best[q]) : "-"
+			pct = pk[c] > 0 ? sprintf("%.1f", 100 * gf[c] / pk[c]) : "-"
+			printf "%-7s %-5s %9.0f (%6.0f) %9s (%6s) %7s %8.1f %7s\n", T[i], phase, best[c],
+			       median(all[c]), tb, tm, ratio, gf[c], pct
+		}
+	if (nt > 1)
+		for (p = 1; p <= 2; p++) {
+			phase = p == 1 ? "train" : "eval"
+			a = "cnnkit " phase " " T[1]; b = "cnnkit " phase " " T[nt]
+			list = ""
+			for (r in rounds)
+				if ((r " " a) in per_round && per_round[r " " a] > 0)
+					list = list " " per_round[r " " b] / per_round[r " " a]
+			printf "# cnnkit %s, %s -> %s threads: %.2fx (best against best), %.2fx (median of the rounds)\n",
+			       phase == "train" ? "training" : "inference", T[1], T[nt],
+			       best[b] / best[a], median(list)
+		}
+}' "$runs"

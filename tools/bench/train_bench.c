@@ -119,11 +119,21 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The phases of a training step, timed one after the other: what the layer
+ * table does not show (the batch gather, the loss, the gradient zeroing and
+ * the update) and the forward and backward passes whole, so that the layers'
+ * sum can be compared with their pass (the difference is the passes'
+ * synchronisation: threads waiting for each other). */
+enum { PH_GATHER, PH_FORWARD, PH_LOSS, PH_ZERO, PH_BACKWARD, PH_UPDATE, PHASES };
+static const char *phase_name[PHASES] = {"gather", "forward", "loss", "zero grads", "backward",
+                                         "update"};
+
 typedef struct run_result {
 	double train_ips, eval_ips; /* images per second */
 	double train_cps, eval_cps; /* images per CPU-second of all threads */
 	double loss, train_acc, eval_acc;
 	double fwd[MAX_LAYERS], bwd[MAX_LAYERS]; /* seconds summed over the training batches */
+	double phase[PHASES]; /* seconds summed over the training batches, by step phase */
 	int batches;
 } run_result;
 
@@ -164,19 +174,29 @@ static int run_once(bench *b, run_result *r, ck_err *err)
 	double t0 = now(), c0 = cpu_now();
 	for (int64_t i = 0; i < d->n; i += b->batch, step++) {
 		int n = d->n - i < b->batch ? (int)(d->n - i) : b->batch;
+		double tp[PHASES + 1];
+		tp[0] = now();
 		ck_dataset_batch(d, b->idx + i, n, NULL, NULL, b->x, NULL, b->labels, NULL);
+		tp[1] = now();
 		const float *logits = ck_model_forward(m, b->x, NULL, n, 1, (uint64_t)step);
+		tp[2] = now();
 		loss += ck_cce_forward(b->probs, logits, b->labels, n, K) * n;
 		correct += ck_count_correct(logits, b->labels, n, K);
 		ck_cce_backward(b->dlogits, b->probs, b->labels, n, K);
+		tp[3] = now();
 		ck_model_zero_grad(m);
+		tp[4] = now();
 		ck_model_backward(m, b->dlogits, n);
+		tp[5] = now();
 		for (int p = 0; p < a->nparams; p++)
 			if (a->params[p].trainable)
 				ck_optim_step(&cfg, b->lr, step + 1, ck_model_param(m, p),
 				              ck_model_grad(m, p), b->mom + ck_model_param_offset(m, p),
 				              NULL, (size_t)a->params[p].count);
 		ck_model_constrain(m);
+		tp[6] = now();
+		for (int k = 0; k < PHASES; k++)
+			r->phase[k] += tp[k + 1] - tp[k];
 		int got = ck_model_layer_times(m, fwd, bwd, MAX_LAYERS);
 		for (int l = 0; l < got && l < MAX_LAYERS; l++)
 			r->fwd[l] += fwd[l], r->bwd[l] += bwd[l];
@@ -357,6 +377,10 @@ bad_number:
 		printf("%-3d %-34.34s %10.3f %10.3f\n", l + 1, a->layers[l].text, f, g);
 	}
 	printf("%-3s %-34s %10.3f %10.3f\n", "", "total", sf, sb);
+	printf("# step phases (ms per training batch):");
+	for (int k = 0; k < PHASES; k++)
+		printf(" %s %.3f%s", phase_name[k], 1e3 * rb->phase[k] / rb->batches,
+		       k + 1 < PHASES ? "," : "\n");
 
 	const char *phase[2] = {"train", "eval"};
 	double *ips[2] = {train_ips, eval_ips};
