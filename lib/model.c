@@ -332,11 +332,6 @@ size_t ck_model_param_offset(const ck_model *m, int i)
 	return m->param_off[i];
 }
 
-void ck_model_zero_grad(ck_model *m)
-{
-	memset(m->grads, 0, (size_t)m->arch.total_params * sizeof(float));
-}
-
 void ck_model_constrain(ck_model *m)
 {
 	for (int i = 0; i < m->arch.nlayers; i++) {
@@ -459,6 +454,10 @@ int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err)
 	m->tlayers = tlayers;
 	ck_arena take = {block, 0};
 	carve(m, &take, max_batch, nthreads, &ws, &scratch);
+	/* The threads' gradient blocks start at zero, and backward_split leaves
+	 * them so (it clears each value as it sums it). */
+	if (m->tgrads)
+		memset(m->tgrads, 0, (size_t)(nthreads - 1) * (size_t)m->arch.total_params * sizeof(float));
 	m->max_batch = max_batch;
 	m->nthreads = nthreads;
 	m->last_n = 0;
@@ -511,6 +510,17 @@ static void zero_floats(float *x, size_t count)
 	}
 }
 
+void ck_model_zero_grad(ck_model *m)
+{
+	if (m->nthreads < 1) { /* not planned yet: no team to use */
+		memset(m->grads, 0, (size_t)m->arch.total_params * sizeof(float));
+		return;
+	}
+	int saved = threads_enter(m);
+	zero_floats(m->grads, (size_t)m->arch.total_params);
+	threads_leave(saved);
+}
+
 /* Whether L's kernels apply its relu word themselves. */
 static int relu_fused(const ck_layer *L)
 {
@@ -545,15 +555,6 @@ static int trainable_part(const ck_model *m, int k, size_t lo, size_t hi, size_t
 	*a = begin > lo ? begin : lo;
 	*b = end < hi ? end : hi;
 	return *a < *b;
-}
-
-static void zero_trainable(const ck_model *m, float *grads, size_t lo, size_t hi)
-{
-	for (int k = 0; k < m->arch.nparams; k++) {
-		size_t a, b;
-		if (trainable_part(m, k, lo, hi, &a, &b))
-			memset(grads + a, 0, (b - a) * sizeof(float));
-	}
 }
 
 /* Thread t's rows of a batch of n: [*r0, *r0 + *rows). */
@@ -649,8 +650,6 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 			q.n = rows, q.row0 = r0, q.nthreads = 1;
 			q.ws = m->ws + (size_t)tt * m->ws_thread;
 			q.lengths = p.lengths ? p.lengths + r0 : NULL;
-			if (tt)
-				zero_trainable(m, m->tgrads + (size_t)(tt - 1) * total, 0, total);
 			memcpy(TL[m->nrun - 1].dout, dout + (size_t)r0 * last->out_size,
 			       (size_t)rows * last->out_size * sizeof(float));
 			for (int i = m->nrun - 1; i >= 0 && rows > 0; i--) {
@@ -669,7 +668,11 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 			}
 		}
 #pragma omp barrier
-		/* The gradient blocks of threads 1.. into the model's, in order. */
+		/* The gradient blocks of threads 1.. into the model's, in order,
+		 * each value cleared as it is taken: the blocks are zero for the
+		 * next pass without a pass of their own, and this work is split
+		 * evenly over the threads, where a memset at the start of the
+		 * pass would fall on threads 1.. alone. */
 		size_t lo = total * (size_t)t / (size_t)nt, hi = total * (size_t)(t + 1) / (size_t)nt;
 		for (int k = 0; k < m->arch.nparams; k++) {
 			size_t a, b;
@@ -677,8 +680,11 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 				continue;
 			for (size_t j = a; j < b; j++) {
 				float g = m->grads[j];
-				for (int u = 1; u < T; u++)
-					g += m->tgrads[(size_t)(u - 1) * total + j];
+				for (int u = 1; u < T; u++) {
+					float *tg = &m->tgrads[(size_t)(u - 1) * total + j];
+					g += *tg;
+					*tg = 0.0f;
+				}
 				m->grads[j] = g;
 			}
 		}
