@@ -65,13 +65,18 @@ mbs() {
 # round R: appends to $raw every line the three tools print, each prefixed
 # with R. tnz_io's column header is dropped (the file's header says it once).
 # numpy goes first: on this kind of VM the first program to touch fresh
-# memory pays for it, and numpy is the peer.
+# memory pays for it, and numpy is the peer. Each program starts after a
+# sync: the files gzip and numpy_io.py make leave unsynced (gigabytes of
+# dirty pages) would otherwise be written back during the next one's timing.
 round() {
 	out=$scratch/round.txt
+	sync
 	"$py" "$top/tools/bench/numpy_io.py" time "$scratch" 1 >"$out"
+	sync
 	"$bench" --size "${mib}M" --threads "$threads" --repeat 1 "$scratch" >"$scratch/tnz_io.txt"
 	grep -v '^#' "$scratch/tnz_io.txt" >>"$out"
 	for t in f32 u8; do
+		sync
 		bytes=$(stat -c %s "$scratch/$t.npy")
 		s=$(date +%s.%N); gzip -1 -c "$scratch/$t.npy" >"$scratch/$t.npy.gz"; e=$(date +%s.%N)
 		gz=$(stat -c %s "$scratch/$t.npy.gz")
