@@ -21,7 +21,11 @@
 # Needs numpy under /usr/bin/python3 (make bench-deps); skipped without it.
 # MB/s counts 10^6 bytes of tensor data per wall-clock second. TNZ and numpy
 # saves include an fsync; gzip's do not. gunzip writes to /dev/null, the
-# loads of TNZ and numpy into memory.
+# loads of TNZ and numpy into memory. numpy and TNZ each get two tries of
+# every case in a round, the better counting: on this kind of VM a fresh
+# allocation sometimes lands on pages the host took back, and touching them
+# again costs several times a normal page fault (a 1 GiB numpy.load went
+# from 5.3 GB/s to 0.9 GB/s between two tries a second apart).
 set -eu
 prog=tnz.sh
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -71,9 +75,9 @@ mbs() {
 round() {
 	out=$scratch/round.txt
 	sync
-	"$py" "$top/tools/bench/numpy_io.py" time "$scratch" 1 >"$out"
+	"$py" "$top/tools/bench/numpy_io.py" time "$scratch" 2 >"$out"
 	sync
-	"$bench" --size "${mib}M" --threads "$threads" --repeat 1 "$scratch" >"$scratch/tnz_io.txt"
+	"$bench" --size "${mib}M" --threads "$threads" --repeat 2 "$scratch" >"$scratch/tnz_io.txt"
 	grep -v '^#' "$scratch/tnz_io.txt" >>"$out"
 	for t in f32 u8; do
 		sync
