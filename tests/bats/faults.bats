@@ -121,7 +121,7 @@ full_device() {
 		lossplot --format png -o \$dev $log
 		lossplot --format svg -o \$dev $log
 	EOF
-	[ -z "$known" ] || skip "known: the output device is replaced by a regular file (ck_io_out_open, lossplot write_file): ${known#; }"
+	[ -z "$known" ] || skip "known: the output device is replaced by a regular file (lib/outfile.c, ck_outfile_open): ${known#; }"
 }
 
 # ---- a reader that goes away ---------------------------------------------------

@@ -19,7 +19,7 @@ pytest() {
 }
 
 need_tnz() {
-	command -v tnz >/dev/null 2>&1 || skip "the C tnz tool is not built (tools/tnz.c): interop not tested"
+	command -v tnz >/dev/null 2>&1 || skip "the C tnz tool is not built (tools/tnz/): interop not tested"
 }
 
 @test "tnz.py: every reference file gives its expected outcome and content" {
