@@ -132,11 +132,11 @@ void ck_optim_step(const ck_optim_config *cfg, float lr, int64_t t, float *param
 	}
 }
 
-double ck_grad_sumsq(const float *g, size_t n)
+double ck_grad_sumsq(const float *g, size_t n, int threads)
 {
 	double part[SUMSQ_CHUNKS];
 	size_t chunk = (n + SUMSQ_CHUNKS - 1) / SUMSQ_CHUNKS;
-#pragma omp parallel for if (n >= PARALLEL_MIN) schedule(static)
+#pragma omp parallel for num_threads(team(threads, n)) schedule(static)
 	for (int c = 0; c < SUMSQ_CHUNKS; c++) {
 		size_t lo = c * chunk, hi = lo + chunk < n ? lo + chunk : n;
 		double s = 0.0;
@@ -156,9 +156,9 @@ float ck_clip_coef(double sumsq, double max_norm)
 	return coef < 1.0 ? (float)coef : 1.0f;
 }
 
-void ck_scale(float *g, size_t n, float s)
+void ck_scale(float *g, size_t n, float s, int threads)
 {
-#pragma omp parallel for if (n >= PARALLEL_MIN) schedule(static)
+#pragma omp parallel for num_threads(team(threads, n)) schedule(static)
 	for (size_t i = 0; i < n; i++)
 		g[i] *= s;
 }

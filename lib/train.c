@@ -542,14 +542,14 @@ static void optimiser_step(run *r, float lr)
 		for (int i = 0; i < a->nparams; i++)
 			if (a->params[i].trainable) {
 				size_t off = (size_t)(ck_model_param(r->m, i) - params);
-				ss += ck_grad_sumsq(grads + off, (size_t)a->params[i].count);
+				ss += ck_grad_sumsq(grads + off, (size_t)a->params[i].count, r->threads);
 			}
 		float s = ck_clip_coef(ss, r->cfg->clip);
 		if (s < 1)
 			for (int i = 0; i < a->nparams; i++)
 				if (a->params[i].trainable) {
 					size_t off = (size_t)(ck_model_param(r->m, i) - params);
-					ck_scale(grads + off, (size_t)a->params[i].count, s);
+					ck_scale(grads + off, (size_t)a->params[i].count, s, r->threads);
 				}
 	}
 	int64_t t = r->st.step + 1;
@@ -826,7 +826,7 @@ static int loop(run *r, ck_err *err)
 				/* the gradient of the global batch's mean loss: this rank's part */
 				if (nl < n) {
 					float share = (float)((double)nl / (double)n);
-					ck_scale(r->dlogits, (size_t)nl * (size_t)r->K, share);
+					ck_scale(r->dlogits, (size_t)nl * (size_t)r->K, share, r->threads);
 				}
 				ck_model_backward(r->m, r->dlogits, (int)nl);
 			}

@@ -110,7 +110,8 @@ static void sum_range(float *block, size_t off, size_t n)
 static void average_range(float *block, size_t off, size_t n)
 {
 	ck_dist_sum_f32(block + off, n);
-	ck_scale(block + off, n, 1.0f / (float)ck_dist_size());
+	/* running statistics, at a checkpoint: rare and small, one thread */
+	ck_scale(block + off, n, 1.0f / (float)ck_dist_size(), 1);
 }
 
 void ck_train_sum_grads(ck_model *m)

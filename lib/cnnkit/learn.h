@@ -252,15 +252,17 @@ void ck_optim_step(const ck_optim_config *cfg, float lr, int64_t t, float *param
  *
  * For clipping to max_norm across several arrays, as
  * torch.nn.utils.clip_grad_norm_:
- *   double ss = 0; for each array: ss += ck_grad_sumsq(g, n);
- *   float s = ck_clip_coef(ss, max_norm); if (s < 1) for each array: ck_scale(g, n, s); */
+ *   double ss = 0; for each array: ss += ck_grad_sumsq(g, n, threads);
+ *   float s = ck_clip_coef(ss, max_norm); if (s < 1) for each array: ck_scale(g, n, s, threads);
+ * threads: as ck_optim_config's (0 = OpenMP's default team); arrays under
+ * 32,768 floats are done on the calling thread. */
 
 /* sum g^2 in double, summed in a fixed order independent of the thread count. */
-double ck_grad_sumsq(const float *g, size_t n);
+double ck_grad_sumsq(const float *g, size_t n, int threads);
 /* min(1, max_norm / (sqrt(sumsq) + 1e-6)). */
 float ck_clip_coef(double sumsq, double max_norm);
 /* g *= s. */
-void ck_scale(float *g, size_t n, float s);
+void ck_scale(float *g, size_t n, float s, int threads);
 
 /* ---- Learning-rate schedules (lib/schedule.c) -----------------------------
  *

@@ -210,14 +210,18 @@ static void test_clipping(void)
 		g[i] = (float)((int)(i % 17) - 8) * 0.125f;
 		want += (double)g[i] * g[i];
 	}
-	CHECK_NEAR(ck_grad_sumsq(g, n), want, 1e-14, "sum of squares");
-	CHECK(ck_grad_sumsq(g, 0) == 0.0, "empty");
+	double one = ck_grad_sumsq(g, n, 1);
+	CHECK_NEAR(one, want, 1e-14, "sum of squares");
+	/* The same bits on any team: the chunks are summed in a fixed order. */
+	CHECK(ck_grad_sumsq(g, n, 2) == one && ck_grad_sumsq(g, n, 3) == one &&
+	      ck_grad_sumsq(g, n, 0) == one, "sum of squares, any thread count");
+	CHECK(ck_grad_sumsq(g, 0, 0) == 0.0, "empty");
 	float three_four[2] = { 3.0f, 4.0f };
-	double ss = ck_grad_sumsq(three_four, 2);
+	double ss = ck_grad_sumsq(three_four, 2, 0);
 	CHECK(ss == 25.0, "3-4-5");
 	CHECK_NEAR(ck_clip_coef(ss, 1.0), 1.0 / (5.0 + 1e-6), 1e-7, "clip to norm 1");
 	CHECK(ck_clip_coef(ss, 10.0) == 1.0f, "no clipping below max_norm");
-	ck_scale(three_four, 2, 0.2f);
+	ck_scale(three_four, 2, 0.2f, 1);
 	CHECK_NEAR(three_four[0], 0.6, 1e-7, "scaled");
 	CHECK_NEAR(three_four[1], 0.8, 1e-7, "scaled");
 	free(g);
