@@ -71,7 +71,7 @@ BIN       := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(BIN_SRC))) $(BUILD)/bin/tn
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HEADERS   := lib/cnnkit.h $(wildcard lib/cnnkit/*.h) $(wildcard lib/*.h) $(wildcard tests/unit/*.h) \
-             $(wildcard bin/cli/*.h) $(wildcard tools/tnz/*.h)
+             $(wildcard bin/cli/*.h) $(wildcard tools/tnz/*.h) $(wildcard tools/bench/common/*.h)
 MAN1      := $(wildcard man/*.1)
 MAN5      := $(wildcard man/*.5)
 
@@ -115,12 +115,14 @@ $(BUILD)/tests/test_cli: $(BUILD)/obj/tests/unit/test_cli.o $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(CLI_OBJ) $(LIB_A) $(LIBS) -o $@
 
-# Benchmark helpers: tools/bench/<name>.c -> build/bench/<name> (built by make bench).
+# Benchmark helpers: tools/bench/<name>.c -> build/bench/<name> (built by make bench),
+# each linked with what they share (tools/bench/common/).
 BENCH_SRC := $(sort $(wildcard tools/bench/*.c))
 BENCH     := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-$(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(LIB_A)
+BENCH_COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/bench/common/*.c))
+$(BUILD)/bench/%: $(BUILD)/obj/tools/bench/%.o $(BENCH_COMMON_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
+	$(CC) $(ALL_LDFLAGS) $< $(BENCH_COMMON_OBJ) $(LIB_A) $(LIBS) -o $@
 
 deps:
 	@sh tools/deps.sh

@@ -22,22 +22,10 @@
 #include <time.h>
 
 #include "cnnkit.h"
+#include "common/bench_util.h"
 
 #define REF_ARCH "conv 32 3 pad=same relu; maxpool 2; conv 64 3 pad=same relu; maxpool 2; " \
                  "dense 128 relu; dense 10"
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 static void measure(size_t n, int repeat)
 {
@@ -51,11 +39,11 @@ static void measure(size_t n, int repeat)
 		ck_dist_sum_f32(buf, n);
 	for (int i = 0; i < repeat; i++) {
 		ck_dist_sum_f32(&one, 1);
-		double t0 = now();
+		double t0 = bench_now();
 		ck_dist_sum_f32(buf, n);
-		t[i] = now() - t0;
+		t[i] = bench_now() - t0;
 	}
-	qsort(t, (size_t)repeat, sizeof *t, cmp_double);
+	qsort(t, (size_t)repeat, sizeof *t, bench_cmp_double);
 	int P = ck_dist_size();
 	double bytes = (double)n * sizeof(float), med = t[repeat / 2];
 	if (ck_dist_rank() == 0)
@@ -76,12 +64,12 @@ static void measure_add(size_t n, int repeat)
 		ck_dist_abort(1);
 	}
 	for (int i = 0; i < repeat; i++) {
-		double t0 = now();
+		double t0 = bench_now();
 		for (size_t j = 0; j < n; j++)
 			a[j] += b[j];
-		t[i] = now() - t0;
+		t[i] = bench_now() - t0;
 	}
-	qsort(t, (size_t)repeat, sizeof *t, cmp_double);
+	qsort(t, (size_t)repeat, sizeof *t, bench_cmp_double);
 	printf("RESULT add floats=%zu median_ms=%.4f best_ms=%.4f ns_per_byte=%.4f\n", n,
 	       1e3 * t[repeat / 2], 1e3 * t[0], 1e9 * t[repeat / 2] / ((double)n * sizeof(float)));
 	free(a);

@@ -11,6 +11,7 @@
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
+#include "common/bench_util.h"
 #endif
 
 static const char *prog = "sgemm";
@@ -52,28 +53,10 @@ static void usage(FILE *f)
 	        prog, prog);
 }
 
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* The clock of the 1-thread column: wall time, or with -c the time the
  * calling thread spent on a CPU, which other processes on a busy machine do
  * not inflate. The threaded column always uses wall time. */
 static clockid_t single_clock = CLOCK_MONOTONIC;
-
-static double now_seconds(clockid_t clock)
-{
-	struct timespec t;
-	clock_gettime(clock, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void set_threads(int n)
 {
@@ -103,13 +86,13 @@ static double time_product(const shape *s, const float *A, const float *B, float
                            double seconds, clockid_t clock)
 {
 	int lda = s->ta ? s->M : s->K, ldb = s->tb ? s->K : s->N;
-	double best = 1e300, start = now_seconds(CLOCK_MONOTONIC);
+	double best = 1e300, start = bench_clock(CLOCK_MONOTONIC);
 	int runs = 0;
 	ck_sgemm(s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, lda, B, ldb, 0.0f, C, s->N);
-	while (runs < 3 || now_seconds(CLOCK_MONOTONIC) - start < seconds) {
-		double t0 = now_seconds(clock);
+	while (runs < 3 || bench_clock(CLOCK_MONOTONIC) - start < seconds) {
+		double t0 = bench_clock(clock);
 		ck_sgemm(s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, lda, B, ldb, 0.0f, C, s->N);
-		double t = now_seconds(clock) - t0;
+		double t = bench_clock(clock) - t0;
 		best = t < best ? t : best;
 		runs++;
 	}
@@ -145,13 +128,13 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-k") == 0 && i + 1 < argc) {
 			kernel = argv[++i];
 		} else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
-			if (parse_double(argv[++i], 0.05, 60, &seconds) != 0) {
+			if (bench_parse_double(argv[++i], 0.05, 60, &seconds) != 0) {
 				fprintf(stderr, "%s: -s: not a number of seconds in 0.05..60: %s\n", prog,
 				        argv[i]);
 				return 2;
 			}
 		} else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc) {
-			if (parse_double(argv[++i], 1, 1024, &threads) != 0 || threads != (int)threads) {
+			if (bench_parse_double(argv[++i], 1, 1024, &threads) != 0 || threads != (int)threads) {
 				fprintf(stderr, "%s: -t: not a thread count in 1..1024: %s\n", prog, argv[i]);
 				return 2;
 			}

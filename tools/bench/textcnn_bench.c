@@ -25,6 +25,7 @@
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
+#include "common/bench_util.h"
 #endif
 
 static const char *prog = "textcnn_bench";
@@ -56,53 +57,6 @@ static void usage(FILE *f)
 	        "  RESULT cnnkit train|eval threads=N batch=B best=S/S median=S/S worst=S/S\n"
 	        "Example: %s --threads 2 --repeat 5 train.tnz\n",
 	        prog, DEFAULT_ARCH, prog);
-}
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static double clock_seconds(clockid_t clock)
-{
-	struct timespec t;
-	clock_gettime(clock, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double now(void)
-{
-	return clock_seconds(CLOCK_MONOTONIC);
-}
-
-/* CPU time of every thread of the process: on a busy machine, sentences
- * per CPU-second show the work done, whatever the waiting for a core. */
-static double cpu_now(void)
-{
-	return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 typedef struct run_result {
@@ -166,7 +120,7 @@ static int run_once(bench *b, run_result *r, ck_err *err)
 
 	double loss = 0;
 	int64_t correct = 0, step = 0;
-	double t0 = now(), c0 = cpu_now();
+	double t0 = bench_now(), c0 = bench_cpu();
 	for (int e = 0; e < b->epochs; e++)
 		for (int64_t i = 0; i < d->n; i += b->batch, step++) {
 			int n = d->n - i < b->batch ? (int)(d->n - i) : b->batch;
@@ -189,20 +143,20 @@ static int run_once(bench *b, run_result *r, ck_err *err)
 			r->batches++;
 		}
 	double sentences = (double)d->n * b->epochs;
-	r->train_sps = sentences / (now() - t0);
-	r->train_cps = sentences / (cpu_now() - c0);
+	r->train_sps = sentences / (bench_now() - t0);
+	r->train_cps = sentences / (bench_cpu() - c0);
 	r->loss = loss / sentences;
 
 	correct = 0;
-	t0 = now(), c0 = cpu_now();
+	t0 = bench_now(), c0 = bench_cpu();
 	for (int64_t i = 0; i < d->n; i += b->batch) {
 		int n = d->n - i < b->batch ? (int)(d->n - i) : b->batch;
 		ck_dataset_batch(d, b->idx + i, n, NULL, NULL, b->x, b->lengths, b->labels, b->targets);
 		const float *logits = ck_model_forward(m, b->x, lengths, n, 0, 0);
 		loss_step(b, logits, n, K, &correct);
 	}
-	r->eval_sps = (double)d->n / (now() - t0);
-	r->eval_cps = (double)d->n / (cpu_now() - c0);
+	r->eval_sps = (double)d->n / (bench_now() - t0);
+	r->eval_cps = (double)d->n / (bench_cpu() - c0);
 	r->eval_acc = (double)correct / (double)d->n;
 	ck_model_free(m);
 	return 0;
@@ -224,22 +178,22 @@ int main(int argc, char **argv)
 			printf("%s %s\n", prog, ck_version());
 			return fclose(stdout) == 0 ? 0 : 1;
 		} else if (strcmp(o, "--threads") == 0 && has) {
-			if (parse_long(argv[++i], 1, 1024, &threads) < 0)
+			if (bench_parse_long(argv[++i], 1, 1024, &threads) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--batch") == 0 && has) {
-			if (parse_long(argv[++i], 1, 65536, &batch) < 0)
+			if (bench_parse_long(argv[++i], 1, 65536, &batch) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--repeat") == 0 && has) {
-			if (parse_long(argv[++i], 1, 100, &repeat) < 0)
+			if (bench_parse_long(argv[++i], 1, 100, &repeat) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--epochs") == 0 && has) {
-			if (parse_long(argv[++i], 1, 1000, &epochs) < 0)
+			if (bench_parse_long(argv[++i], 1, 1000, &epochs) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--seed") == 0 && has) {
-			if (parse_long(argv[++i], 0, 0x7fffffffL, &seed) < 0)
+			if (bench_parse_long(argv[++i], 0, 0x7fffffffL, &seed) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--lr") == 0 && has) {
-			if (parse_double(argv[++i], 0, 10, &lr) < 0)
+			if (bench_parse_double(argv[++i], 0, 10, &lr) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--arch") == 0 && has) {
 			arch = argv[++i];
@@ -356,7 +310,7 @@ bad_number:
 	const char *phase[2] = {"train", "eval"};
 	double *sps[2] = {train_sps, eval_sps};
 	for (int p = 0; p < 2; p++) {
-		qsort(sps[p], (size_t)repeat, sizeof(double), cmp_double);
+		qsort(sps[p], (size_t)repeat, sizeof(double), bench_cmp_double);
 		double hi = sps[p][repeat - 1], lo = sps[p][0], med = sps[p][repeat / 2];
 		printf("%-5s %8.0f sentences/s best, %8.0f median, %8.0f worst (spread %4.1f%%)\n",
 		       phase[p], hi, med, lo, 100 * (hi - lo) / hi);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/bench_util.h"
 
 static const char *usage_text =
 	"usage: tnz_io [--size BYTES] [--threads N] [--repeat R] DIR\n"
@@ -31,25 +32,6 @@ static const char *usage_text =
 	"  --repeat R     runs per case, the best counts; default 2\n"
 	"  DIR            where the files are written (and f32.npy, u8.npy read)\n"
 	"example: tnz_io --size 256M --threads 2 /tmp\n";
-
-static double seconds(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Wall-clock time, and CPU time of every thread of the process: on a busy
- * shared machine MB per CPU second says more than MB per second. */
-static double now(void)
-{
-	return seconds(CLOCK_MONOTONIC);
-}
-
-static double cpu(void)
-{
-	return seconds(CLOCK_PROCESS_CPUTIME_ID);
-}
 
 static int parse_size(const char *s, size_t *out)
 {
@@ -144,18 +126,18 @@ static int run_case(const char *dir, const char *dtype_name, ck_dtype dtype, con
 	double best_save = INFINITY, best_load = INFINITY, cpu_save = INFINITY, cpu_load = INFINITY;
 	int status = 0;
 	for (int r = 0; r < repeat && status == 0; r++) {
-		double c0 = cpu(), t0 = now();
+		double c0 = bench_cpu(), t0 = bench_now();
 		if (ck_tnz_save(&z, path, &o, &err)) {
 			fprintf(stderr, "tnz_io: %s: %s\n", path, err.msg);
 			return -1;
 		}
-		double t1 = now(), c1 = cpu();
+		double t1 = bench_now(), c1 = bench_cpu();
 		ck_tnz back;
 		if (ck_tnz_load(&back, path, threads, &err)) {
 			fprintf(stderr, "tnz_io: %s: %s\n", path, err.msg);
 			return -1;
 		}
-		double t2 = now(), c2 = cpu();
+		double t2 = bench_now(), c2 = bench_cpu();
 		if (back.count != 1 || back.tensors[0].nbytes != nbytes ||
 		    memcmp(back.tensors[0].data, data, nbytes) != 0) {
 			fprintf(stderr, "tnz_io: %s: loaded data differs\n", path);

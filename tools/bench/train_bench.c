@@ -25,6 +25,7 @@
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
+#include "common/bench_util.h"
 #endif
 
 static const char *prog = "train_bench";
@@ -57,47 +58,6 @@ static void usage(FILE *f)
 	        prog, DEFAULT_ARCH, prog);
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static double clock_seconds(clockid_t clock)
-{
-	struct timespec t;
-	clock_gettime(clock, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double now(void)
-{
-	return clock_seconds(CLOCK_MONOTONIC);
-}
-
-/* CPU time of every thread of the process: on a busy machine, images per
- * CPU-second show the work done, whatever the waiting for a core. */
-static double cpu_now(void)
-{
-	return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-}
-
 /* Forward FLOPs per example: 2 * multiply-adds of conv and dense layers. */
 static double forward_flops(const ck_arch *a)
 {
@@ -111,12 +71,6 @@ static double forward_flops(const ck_arch *a)
 			f += 2.0 * l->dense.units * l->dense.in;
 	}
 	return f;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 /* The phases of a training step, timed one after the other: what the layer
@@ -171,30 +125,30 @@ static int run_once(bench *b, run_result *r, ck_err *err)
 
 	double loss = 0;
 	int64_t correct = 0, step = 0;
-	double t0 = now(), c0 = cpu_now();
+	double t0 = bench_now(), c0 = bench_cpu();
 	for (int64_t i = 0; i < d->n; i += b->batch, step++) {
 		int n = d->n - i < b->batch ? (int)(d->n - i) : b->batch;
 		double tp[PHASES + 1];
-		tp[0] = now();
+		tp[0] = bench_now();
 		ck_dataset_batch(d, b->idx + i, n, NULL, NULL, b->x, NULL, b->labels, NULL);
-		tp[1] = now();
+		tp[1] = bench_now();
 		const float *logits = ck_model_forward(m, b->x, NULL, n, 1, (uint64_t)step);
-		tp[2] = now();
+		tp[2] = bench_now();
 		loss += ck_cce_forward(b->probs, logits, b->labels, n, K) * n;
 		correct += ck_count_correct(logits, b->labels, n, K);
 		ck_cce_backward(b->dlogits, b->probs, b->labels, n, K);
-		tp[3] = now();
+		tp[3] = bench_now();
 		ck_model_zero_grad(m);
-		tp[4] = now();
+		tp[4] = bench_now();
 		ck_model_backward(m, b->dlogits, n);
-		tp[5] = now();
+		tp[5] = bench_now();
 		for (int p = 0; p < a->nparams; p++)
 			if (a->params[p].trainable)
 				ck_optim_step(&cfg, b->lr, step + 1, ck_model_param(m, p),
 				              ck_model_grad(m, p), b->mom + ck_model_param_offset(m, p),
 				              NULL, (size_t)a->params[p].count);
 		ck_model_constrain(m);
-		tp[6] = now();
+		tp[6] = bench_now();
 		for (int k = 0; k < PHASES; k++)
 			r->phase[k] += tp[k + 1] - tp[k];
 		int got = ck_model_layer_times(m, fwd, bwd, MAX_LAYERS);
@@ -202,8 +156,8 @@ static int run_once(bench *b, run_result *r, ck_err *err)
 			r->fwd[l] += fwd[l], r->bwd[l] += bwd[l];
 		r->batches++;
 	}
-	r->train_ips = (double)d->n / (now() - t0);
-	r->train_cps = (double)d->n / (cpu_now() - c0);
+	r->train_ips = (double)d->n / (bench_now() - t0);
+	r->train_cps = (double)d->n / (bench_cpu() - c0);
 	r->loss = loss / (double)d->n;
 	r->train_acc = (double)correct / (double)d->n;
 
@@ -212,15 +166,15 @@ static int run_once(bench *b, run_result *r, ck_err *err)
 		return -1;
 	}
 	correct = 0;
-	t0 = now(), c0 = cpu_now();
+	t0 = bench_now(), c0 = bench_cpu();
 	for (int64_t i = 0; i < d->n; i += b->eval_batch) {
 		int n = d->n - i < b->eval_batch ? (int)(d->n - i) : b->eval_batch;
 		ck_dataset_batch(d, b->idx + i, n, NULL, NULL, b->x, NULL, b->labels, NULL);
 		const float *logits = ck_model_forward(m, b->x, NULL, n, 0, 0);
 		correct += ck_count_correct(logits, b->labels, n, K);
 	}
-	r->eval_ips = (double)d->n / (now() - t0);
-	r->eval_cps = (double)d->n / (cpu_now() - c0);
+	r->eval_ips = (double)d->n / (bench_now() - t0);
+	r->eval_cps = (double)d->n / (bench_cpu() - c0);
 	r->eval_acc = (double)correct / (double)d->n;
 	ck_model_free(m);
 	return 0;
@@ -241,22 +195,22 @@ int main(int argc, char **argv)
 			printf("%s %s\n", prog, ck_version());
 			return fclose(stdout) == 0 ? 0 : 1;
 		} else if (strcmp(o, "--threads") == 0 && has) {
-			if (parse_long(argv[++i], 1, 1024, &threads) < 0)
+			if (bench_parse_long(argv[++i], 1, 1024, &threads) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--batch") == 0 && has) {
-			if (parse_long(argv[++i], 1, 65536, &batch) < 0)
+			if (bench_parse_long(argv[++i], 1, 65536, &batch) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--eval-batch") == 0 && has) {
-			if (parse_long(argv[++i], 1, 65536, &eval_batch) < 0)
+			if (bench_parse_long(argv[++i], 1, 65536, &eval_batch) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--repeat") == 0 && has) {
-			if (parse_long(argv[++i], 1, 100, &repeat) < 0)
+			if (bench_parse_long(argv[++i], 1, 100, &repeat) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--seed") == 0 && has) {
-			if (parse_long(argv[++i], 0, 0x7fffffffL, &seed) < 0)
+			if (bench_parse_long(argv[++i], 0, 0x7fffffffL, &seed) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--lr") == 0 && has) {
-			if (parse_double(argv[++i], 0, 10, &lr) < 0)
+			if (bench_parse_double(argv[++i], 0, 10, &lr) < 0)
 				goto bad_number;
 		} else if (strcmp(o, "--arch") == 0 && has) {
 			arch = argv[++i];
@@ -387,7 +341,7 @@ bad_number:
 	double flops[2] = {flops_train, flops_fwd};
 	long bsz[2] = {batch, eval_batch};
 	for (int p = 0; p < 2; p++) {
-		qsort(ips[p], (size_t)repeat, sizeof(double), cmp_double);
+		qsort(ips[p], (size_t)repeat, sizeof(double), bench_cmp_double);
 		double hi = ips[p][repeat - 1], lo = ips[p][0], med = ips[p][repeat / 2];
 		double gf = hi * flops[p] * 1e-9;
 		printf("%-5s %8.0f img/s best, %8.0f median, %8.0f worst (spread %4.1f%%); "
