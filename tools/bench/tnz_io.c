@@ -57,10 +57,8 @@ static int parse_size(const char *s, size_t *out)
 
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
+	long v;
+	if (bench_parse_long(s, lo, hi, &v) < 0)
 		return -1;
 	*out = (int)v;
 	return 0;
