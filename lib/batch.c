@@ -9,18 +9,7 @@
 #include <string.h>
 
 #include "cnnkit.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-/* The threads to use for d: its own count, or every core. */
-#ifdef _OPENMP
-static int team_size(const ck_dataset *d)
-{
-	return d->threads > 0 ? d->threads : omp_get_max_threads();
-}
-#endif
+#include "threads_internal.h"
 
 /* ---- the "normalize" metadata ---------------------------------------------- */
 
@@ -154,7 +143,7 @@ int ck_dataset_channel_stats(const ck_dataset *d, const int64_t *idx, int64_t n,
 		return ck_err_set(err, "out of memory");
 	const uint8_t *x8 = d->x->data;
 	const float *x32 = d->x->data;
-#pragma omp parallel for schedule(dynamic) num_threads(team_size(d))
+#pragma omp parallel for schedule(dynamic) num_threads(ck_threads_or_default(d->threads))
 	for (int64_t b = 0; b < nblocks; b++) {
 		double *s = part + b * C * 2; /* (C,2): sum, sum of squares */
 		int64_t end = (b + 1) * STATS_BLOCK < n ? (b + 1) * STATS_BLOCK : n;
@@ -213,7 +202,7 @@ void ck_dataset_batch(const ck_dataset *d, const int64_t *idx, int n, const ck_n
 	int H = d->example_rank == 3 ? (int)d->example_shape[1] : 1;
 	int W = d->example_rank == 3 ? (int)d->example_shape[2] : (int)size;
 	int64_t per_channel = norm && norm->channels > 1 ? size / C : size;
-#pragma omp parallel for schedule(static) num_threads(team_size(d))
+#pragma omp parallel for schedule(static) num_threads(ck_threads_or_default(d->threads))
 	for (int b = 0; b < n; b++) {
 		int64_t i = idx[b];
 		size_t src = (size_t)i * (size_t)size, dst = (size_t)b * (size_t)size;

@@ -5,10 +5,7 @@
 #include <string.h>
 
 #include "cnnkit.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "threads_internal.h"
 
 int ck_loss_parse(const char *name, ck_loss_kind *out)
 {
@@ -100,13 +97,7 @@ int ck_evaluate(ck_eval *out, ck_model *m, const ck_dataset *d, const int64_t *i
 		                  ? "top-k accuracy needs a model with several class outputs"
 		                  : "top-k of %d is more than the %d classes", topk, K);
 	out->topk = topk;
-	int threads = d->threads;
-#ifdef _OPENMP
-	if (threads <= 0)
-		threads = omp_get_max_threads();
-#endif
-	if (threads <= 0)
-		threads = 1;
+	int threads = ck_threads_or_default(d->threads);
 	if (ck_normalize_check(norm, d, err) < 0 || ck_model_plan(m, batch, threads, err) < 0)
 		return -1;
 	int classify = out->task != CK_TASK_REGRESSION;

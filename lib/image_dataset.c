@@ -8,12 +8,10 @@
  * streamed through the TNZ writer with an unknown row count, and y (4 bytes
  * an image) is kept and written after x. */
 #include "image_internal.h"
+#include "threads_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define BATCH_BYTES ((size_t)256 << 20) /* prepared rows held at once */
 #define BATCH_PER_THREAD 64             /* at most, images per thread and batch */
@@ -58,12 +56,10 @@ int ck_image_dataset_write(ck_tnz_writer *w, const ck_image_list *l,
                            ck_err *err)
 {
 	*written = *skipped = 0;
-	int threads = o->threads;
 #ifdef _OPENMP
-	if (threads <= 0)
-		threads = omp_get_max_threads();
+	int threads = ck_threads_or_default(o->threads);
 #else
-	threads = 1;
+	int threads = 1; /* whatever the count */
 #endif
 	int labelled = l->count > 0 && l->labels[0] >= 0;
 	size_t elem = o->f32 ? sizeof(float) : 1;

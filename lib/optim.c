@@ -2,11 +2,9 @@
  * semantics, formulas in cnnkit/learn.h), and gradient-norm clipping. */
 #include <assert.h>
 #include <math.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "cnnkit.h"
+#include "threads_internal.h"
 
 #define PARALLEL_MIN (1 << 15)
 /* ck_grad_sumsq sums this many fixed chunks, so the order of additions
@@ -15,16 +13,9 @@
 
 /* The team of one elementwise loop over n floats: one thread below
  * PARALLEL_MIN, else the configured count (0: OpenMP's default). */
-static int team(int threads, size_t n)
+static inline int team(int threads, size_t n)
 {
-	if (n < PARALLEL_MIN)
-		return 1;
-	#ifdef _OPENMP
-	return threads > 0 ? threads : omp_get_max_threads();
-#else
-	(void)threads;
-	return 1;
-#endif
+	return n < PARALLEL_MIN ? 1 : ck_threads_or_default(threads);
 }
 
 ck_optim_config ck_optim_defaults(ck_optim_kind kind)

@@ -11,6 +11,7 @@
  * name after fsync, so a partial file never carries the final name. */
 #include "cnnkit.h"
 #include "tnz_internal.h"
+#include "threads_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,9 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 struct ck_tnz_writer {
 	int fd;
@@ -46,11 +44,12 @@ struct ck_tnz_writer {
 	int pending;        /* full chunks waiting; chunks[pending] is filling */
 };
 
-/* threads 0 = every core (OpenMP's default team size); 1 without OpenMP. */
+/* threads 0 = every core (OpenMP's default team size); 1 without OpenMP,
+ * whatever the count. */
 int tnz_threads(int threads)
 {
 #ifdef _OPENMP
-	return threads > 0 ? threads : omp_get_max_threads();
+	return ck_threads_or_default(threads);
 #else
 	(void)threads;
 	return 1;

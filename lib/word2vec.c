@@ -22,6 +22,7 @@
 #endif
 
 #include "cnnkit.h"
+#include "threads_internal.h"
 
 #define EOS (-1)             /* sentence end in the token stream */
 #define MAX_SENTENCE 1000    /* longer sentences are cut, as in word2vec.c */
@@ -727,11 +728,7 @@ int ck_w2v_train(ck_embed *out, ck_w2v_corpus *c, const ck_w2v_opts *o, ck_err *
 	t->D = o->dim;
 	t->Dp = (o->dim + 15) / 16 * 16;
 	t->lr0 = o->lr > 0 ? o->lr : o->cbow ? 0.05f : 0.025f;
-#ifdef _OPENMP
-	t->threads = o->threads > 0 ? o->threads : omp_get_max_threads();
-#else
-	t->threads = o->threads > 0 ? o->threads : 1;
-#endif
+	t->threads = ck_threads_or_default(o->threads);
 	size_t bytes = (size_t)out->V * (size_t)t->Dp * sizeof(float);
 	if (posix_memalign((void **)&t->syn0, 64, bytes) || posix_memalign((void **)&t->syn1, 64, bytes)) {
 		ck_err_set(err, "out of memory for %" PRId64 " x %d vectors", out->V, o->dim);
