@@ -68,6 +68,12 @@ ck_tensor *ck_io_tnz_adopt(ck_tnz *out, const char *name, ck_tensor *t, ck_err *
  * one NUL byte after its len bytes. */
 int ck_io_slurp(const char *path, unsigned char **buf, size_t *len, ck_err *err);
 
+/* Writes the n pieces of iov to fd in order with writev(2), retrying after
+ * a signal and a partial write; adds the bytes written to *count (if not
+ * NULL). The iovecs are consumed (advanced). */
+struct iovec;
+int ck_io_writev(int fd, struct iovec *iov, int n, uint64_t *count, ck_err *err);
+
 /* ck_outfile_open (cnnkit/file.h) with its stream made: the writers
  * below write through stdio (npz seeks back to patch headers). binary: a
  * terminal is refused for "-". */

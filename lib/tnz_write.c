@@ -6,12 +6,19 @@
  * per thread (tnz_parallel), and written in order. Chunk boundaries do not
  * depend on the thread count, so neither do the output bytes.
  *
- * Output goes through write(2) (no stdio buffer to lose an error in). A path
- * is opened with ck_outfile_open: a temporary file beside it, renamed over the
- * name after fsync, so a partial file never carries the final name. */
+ * Output goes through writev(2) (no stdio buffer to lose an error in), a
+ * batch of records at a time: a stored tensor goes out in writes of up to
+ * STORED_BATCH chunks, frames and CRCs included, as numpy writes an array in
+ * one call. Large writes matter beyond the syscalls: the page cache builds
+ * large folios from them, and a file written in small pieces (a 16-byte
+ * frame, a payload, a 4-byte CRC) reads back 20-25% slower from the cache.
+ * A path is opened with ck_outfile_open: a temporary file beside it, renamed
+ * over the name after fsync, so a partial file never carries the final name;
+ * the outfile starts write-back as the writes arrive. */
 #include "cnnkit.h"
 #include "tnz_internal.h"
 #include "threads_internal.h"
+#include "io_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 struct ck_tnz_writer {
@@ -108,22 +116,21 @@ static int writer_usable(ck_tnz_writer *w, ck_err *err)
 	return -1;
 }
 
+/* Records written with one writev, at most: 16 stored chunks are 64 MiB. */
+#define STORED_BATCH 16
+
+/* Writes the n pieces of iov in order, through the outfile when the writer
+ * opened a path. */
+static int write_iov(ck_tnz_writer *w, struct iovec *iov, int n, ck_err *err)
+{
+	int rc = w->out ? ck_outfile_writev(w->out, iov, n, err) : ck_io_writev(w->fd, iov, n, NULL, err);
+	return rc ? writer_fail(w, err) : 0;
+}
+
 static int write_all(ck_tnz_writer *w, const void *buf, size_t n, ck_err *err)
 {
-	const unsigned char *p = buf;
-	while (n > 0) {
-		size_t piece = n < ((size_t)1 << 30) ? n : (size_t)1 << 30;
-		ssize_t k = write(w->fd, p, piece);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			ck_err_set(err, "write error: %s", strerror(errno));
-			return writer_fail(w, err);
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
+	struct iovec one = {(void *)buf, n};
+	return write_iov(w, &one, 1, err);
 }
 
 /* A small record, built whole: frame, body, CRC. */
@@ -236,8 +243,8 @@ int ck_tnz_writer_meta(ck_tnz_writer *w, const char *key, const char *value, siz
 	memcpy(head + 9, key, klen);
 	size_t hlen = TNZ_FRAME_HEAD + 1 + klen;
 	tnz_put32(crc, ck_crc32(ck_crc32(0, head, hlen), value, len));
-	if (write_all(w, head, hlen, err) || write_all(w, value, len, err) ||
-	    write_all(w, crc, sizeof crc, err))
+	struct iovec iov[3] = {{head, hlen}, {(void *)value, len}, {crc, sizeof crc}};
+	if (write_iov(w, iov, 3, err))
 		return -1;
 	w->metas++;
 	return 0;
@@ -318,28 +325,41 @@ static int flush_chunks(ck_tnz_writer *w, int n, ck_err *err)
 	tnz_wchunk *c = w->chunks;
 	/* Stored chunks cost a CRC at memory speed: not worth starting threads. */
 	tnz_parallel(n, w->tlevel > 0 || w->filter ? n : 1, encode_job, w);
-	for (int i = 0; i < n; i++)
-		if (write_all(w, c[i].head, sizeof c[i].head, err) ||
-		    write_all(w, c[i].payload, c[i].payload_len, err) ||
-		    write_all(w, c[i].crc, sizeof c[i].crc, err))
+	for (int first = 0; first < n; first += STORED_BATCH) { /* STORED_BATCH records a write */
+		struct iovec iov[3 * STORED_BATCH];
+		int m = n - first < STORED_BATCH ? n - first : STORED_BATCH;
+		for (int i = 0; i < m; i++) {
+			const tnz_wchunk *ci = &c[first + i];
+			iov[3 * i] = (struct iovec){(void *)ci->head, sizeof ci->head};
+			iov[3 * i + 1] = (struct iovec){(void *)ci->payload, ci->payload_len};
+			iov[3 * i + 2] = (struct iovec){(void *)ci->crc, sizeof ci->crc};
+		}
+		if (write_iov(w, iov, 3 * m, err))
 			return -1;
+	}
 	w->pending = 0;
 	c[0].len = 0;
 	return 0;
 }
 
-/* A DATA record of codec 0 for data[0..n), written without a copy. */
-static int write_stored(ck_tnz_writer *w, const unsigned char *data, size_t n, ck_err *err)
+/* DATA records of codec 0 for the first n whole chunks of data (n at most
+ * STORED_BATCH), written without a copy in one writev. */
+static int write_stored(ck_tnz_writer *w, const unsigned char *data, int n, ck_err *err)
 {
-	unsigned char head[TNZ_FRAME_HEAD + TNZ_DATA_PREFIX] = {0}, crc[TNZ_FRAME_CRC];
-	tnz_put32(head, TNZ_DATA);
-	tnz_put32(head + 4, (uint32_t)(TNZ_DATA_PREFIX + n));
-	tnz_put32(head + 12, (uint32_t)n);
-	tnz_put32(crc, ck_crc32(ck_crc32(0, head, sizeof head), data, n));
-	return write_all(w, head, sizeof head, err) || write_all(w, data, n, err) ||
-	               write_all(w, crc, sizeof crc, err)
-	           ? -1
-	           : 0;
+	unsigned char head[STORED_BATCH][TNZ_FRAME_HEAD + TNZ_DATA_PREFIX], crc[STORED_BATCH][TNZ_FRAME_CRC];
+	struct iovec iov[3 * STORED_BATCH];
+	size_t len = w->tchunk;
+	for (int i = 0; i < n; i++, data += len) {
+		memset(head[i], 0, sizeof head[i]);
+		tnz_put32(head[i], TNZ_DATA);
+		tnz_put32(head[i] + 4, (uint32_t)(TNZ_DATA_PREFIX + len));
+		tnz_put32(head[i] + 12, (uint32_t)len);
+		tnz_put32(crc[i], ck_crc32(ck_crc32(0, head[i], sizeof head[i]), data, len));
+		iov[3 * i] = (struct iovec){head[i], sizeof head[i]};
+		iov[3 * i + 1] = (struct iovec){(void *)data, len};
+		iov[3 * i + 2] = (struct iovec){crc[i], sizeof crc[i]};
+	}
+	return write_iov(w, iov, 3 * n, err);
 }
 
 int ck_tnz_writer_data(ck_tnz_writer *w, const void *data, size_t nbytes, ck_err *err)
@@ -356,14 +376,16 @@ int ck_tnz_writer_data(ck_tnz_writer *w, const void *data, size_t nbytes, ck_err
 	}
 	const unsigned char *p = data;
 	while (nbytes > 0) {
-		/* Stored, nothing buffered, a whole chunk given: write it from the
-		 * caller's memory (the same bytes as through the buffer). */
+		/* Stored, nothing buffered, whole chunks given: write them from
+		 * the caller's memory (the same bytes as through the buffer). */
 		if (w->tlevel == 0 && w->pending == 0 && w->chunks[0].len == 0 && nbytes >= w->tchunk) {
-			if (write_stored(w, p, w->tchunk, err))
+			size_t whole = nbytes / w->tchunk;
+			int n = whole < STORED_BATCH ? (int)whole : STORED_BATCH;
+			if (write_stored(w, p, n, err))
 				return -1;
-			p += w->tchunk;
-			nbytes -= w->tchunk;
-			w->written += w->tchunk;
+			p += (size_t)n * w->tchunk;
+			nbytes -= (size_t)n * w->tchunk;
+			w->written += (uint64_t)n * w->tchunk;
 			continue;
 		}
 		tnz_wchunk *c = &w->chunks[w->pending];

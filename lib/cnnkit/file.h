@@ -47,6 +47,12 @@ FILE *ck_outfile_stream(ck_outfile *o, ck_err *err);
  * retrying after a signal. */
 int ck_outfile_write(ck_outfile *o, const void *p, size_t n, ck_err *err);
 
+/* Writes the n pieces of iov in order, as ck_outfile_write does, with one
+ * writev(2) where possible: a record's frame, payload and CRC, or many
+ * records, go out as one large write. The iovecs are consumed (advanced). */
+struct iovec;
+int ck_outfile_writev(ck_outfile *o, struct iovec *iov, int n, ck_err *err);
+
 /* Finishes the output and frees o, whatever the result: flushes the stream,
  * checks for write errors, and for a temporary file fsyncs, closes, renames
  * it over the path and syncs the directory. On failure the temporary file is

@@ -1,6 +1,7 @@
 /* test_outfile.c: output files replaced atomically (lib/outfile.c): the
  * rename on commit, nothing left by an abort or a failure, devices and FIFOs
- * written in place, unwritable directories, standard output. */
+ * written in place, unwritable directories, standard output, gathered writes
+ * (more pieces than one writev takes, empty pieces, a partial write). */
 #define _XOPEN_SOURCE 600 /* posix_openpt, grantpt, unlockpt, ptsname */
 #include "cnnkit.h"
 #include "check.h"
@@ -9,7 +10,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -236,6 +240,90 @@ static void test_stdout(void)
 		close(master);
 }
 
+/* Byte i of the pattern gathered writes send. */
+static unsigned char pattern(size_t i)
+{
+	return (unsigned char)(i * 2654435761u >> 13);
+}
+
+/* 3000 pieces (more than IOV_MAX, 1024), every third empty, 24 MiB in all:
+ * past the write-behind step, in several writev calls. The file holds them
+ * in order. */
+static void test_writev_pieces(void)
+{
+	enum { PIECES = 3000 };
+	static struct iovec iov[PIECES];
+	size_t total = 0;
+	for (int i = 0; i < PIECES; i++)
+		total += i % 3 == 0 ? 0 : (size_t)(i * 37 % 16384 + 1);
+	unsigned char *buf = malloc(total);
+	CHECK(buf != NULL, "allocated");
+	if (!buf)
+		return;
+	for (size_t i = 0; i < total; i++)
+		buf[i] = pattern(i);
+	size_t at = 0;
+	for (int i = 0; i < PIECES; i++) {
+		size_t len = i % 3 == 0 ? 0 : (size_t)(i * 37 % 16384 + 1);
+		iov[i] = (struct iovec){buf + at, len};
+		at += len;
+	}
+	ck_err e = {{0}};
+	const char *out = path_in("gathered.bin");
+	ck_outfile *o = ck_outfile_open(out, 0, &e);
+	CHECK(o != NULL, "%s", e.msg);
+	if (o) {
+		CHECK(ck_outfile_writev(o, iov, PIECES, &e) == 0, "%s", e.msg);
+		CHECK(ck_outfile_writev(o, iov, PIECES, &e) == 0, "consumed iovecs write nothing");
+		CHECK(ck_outfile_commit(o, &e) == 0, "%s", e.msg);
+	}
+	int fd = open(out, O_RDONLY);
+	size_t got = 0, bad = 0;
+	unsigned char chunk[65536];
+	for (ssize_t n; fd >= 0 && (n = read(fd, chunk, sizeof chunk)) > 0; got += (size_t)n)
+		for (ssize_t i = 0; i < n; i++)
+			bad += got + (size_t)i >= total || chunk[i] != pattern(got + (size_t)i);
+	if (fd >= 0)
+		close(fd);
+	CHECK(got == total && bad == 0, "%zu of %zu bytes, %zu wrong", got, total, bad);
+	unlink(out);
+	free(buf);
+}
+
+/* A write the file-size limit cuts short: the first part goes out, the rest
+ * fails (EFBIG); the error is reported and the old file keeps its content.
+ * In a child, whose limit does not outlive it. */
+static void test_writev_partial(void)
+{
+	const char *out = path_in("limited.txt");
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, "old", 3) == 3, "old file");
+	if (fd >= 0)
+		close(fd);
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGXFSZ, SIG_IGN);
+		struct rlimit lim = {100000, 100000};
+		setrlimit(RLIMIT_FSIZE, &lim);
+		static unsigned char big[3][60000];
+		struct iovec iov[3] = {{big[0], 60000}, {big[1], 60000}, {big[2], 60000}};
+		ck_err e = {{0}};
+		ck_outfile *o = ck_outfile_open(out, 0, &e);
+		if (!o)
+			_exit(3);
+		int rc = ck_outfile_writev(o, iov, 3, &e);
+		int efbig = strstr(e.msg, "write error: File too large") != NULL;
+		ck_outfile_abort(o);
+		_exit(rc == -1 && efbig ? 0 : 4);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+	CHECK(strcmp(slurp(out), "old") == 0, "old file kept: '%s'", slurp(out));
+	CHECK(dir_entries() == 1, "no temporary file left (%d entries)", dir_entries());
+	unlink(out);
+}
+
 int main(void)
 {
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -250,6 +338,8 @@ int main(void)
 	RUN(test_bad_paths);
 	RUN(test_unwritable_dir);
 	RUN(test_stdout);
+	RUN(test_writev_pieces);
+	RUN(test_writev_partial);
 	rmdir(tmpdir);
 	return check_summary();
 }

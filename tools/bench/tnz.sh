@@ -21,8 +21,9 @@
 # Needs numpy under /usr/bin/python3 (make bench-deps); skipped without it.
 # MB/s counts 10^6 bytes of tensor data per wall-clock second. TNZ and numpy
 # saves include an fsync; gzip's do not. gunzip writes to /dev/null, the
-# loads of TNZ and numpy into memory. numpy and TNZ each get two tries of
-# every case in a round, the better counting: on this kind of VM a fresh
+# loads of TNZ and numpy into memory. numpy and TNZ each get two saves of
+# every case in a round and two loads after each save, the best counting
+# (loads take a fraction of a second, saves several): on this kind of VM a fresh
 # allocation sometimes lands on pages the host took back, and touching them
 # again costs several times a normal page fault (a 1 GiB numpy.load went
 # from 5.3 GB/s to 0.9 GB/s between two tries a second apart).

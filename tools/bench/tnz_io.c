@@ -2,8 +2,8 @@
  *
  * For f32 weights and u8 image bytes, stored (level 0) and compressed
  * (level 1), with 1 thread and with N, times ck_tnz_save (temporary file,
- * fsync, rename) and ck_tnz_load of a file in DIR, best of --repeat runs,
- * and prints one line per case:
+ * fsync, rename) and ck_tnz_load of a file in DIR, best of --repeat saves
+ * and of the two loads after each, and prints one line per case:
  *
  *   tnz <dtype> save|load <MB/s> <level> <threads> <file bytes> <MB/CPU s>
  *
@@ -29,7 +29,7 @@ static const char *usage_text =
 	"usage: tnz_io [--size BYTES] [--threads N] [--repeat R] DIR\n"
 	"  --size BYTES   tensor size; suffix K, M or G (powers of 2); default 1G\n"
 	"  --threads N    the multi-threaded cases' thread count; default every core\n"
-	"  --repeat R     runs per case, the best counts; default 2\n"
+	"  --repeat R     saves per case (two loads after each), the best counts; default 2\n"
 	"  DIR            where the files are written (and f32.npy, u8.npy read)\n"
 	"example: tnz_io --size 256M --threads 2 /tmp\n";
 
@@ -104,8 +104,14 @@ static void make_u8(unsigned char *x, size_t n)
 		x[i] = (unsigned char)((unsigned)((sin((double)(i % 78400) / 97.0) + 1.0) * 60.0) & 0xF0);
 }
 
-/* One case: best save and load times over repeat runs. Returns 0 if the
- * loaded tensor equals the saved one. */
+/* Loads timed after each save: a load is cheap next to a save with its
+ * fsync, and it is the case most exposed to the VM's slow fresh pages
+ * (numpy_io.py does the same). */
+#define LOADS_PER_SAVE 2
+
+/* One case: best save time over repeat runs, best load time over the
+ * LOADS_PER_SAVE loads after each. Returns 0 if every loaded tensor equals
+ * the saved one. */
 static int run_case(const char *dir, const char *dtype_name, ck_dtype dtype, const void *data,
                     size_t nbytes, int level, int threads, int repeat)
 {
@@ -130,22 +136,25 @@ static int run_case(const char *dir, const char *dtype_name, ck_dtype dtype, con
 			return -1;
 		}
 		double t1 = bench_now(), c1 = bench_cpu();
-		ck_tnz back;
-		if (ck_tnz_load(&back, path, threads, &err)) {
-			fprintf(stderr, "tnz_io: %s: %s\n", path, err.msg);
-			return -1;
-		}
-		double t2 = bench_now(), c2 = bench_cpu();
-		if (back.count != 1 || back.tensors[0].nbytes != nbytes ||
-		    memcmp(back.tensors[0].data, data, nbytes) != 0) {
-			fprintf(stderr, "tnz_io: %s: loaded data differs\n", path);
-			status = -1;
-		}
-		ck_tnz_free(&back);
 		best_save = fmin(best_save, t1 - t0);
-		best_load = fmin(best_load, t2 - t1);
 		cpu_save = fmin(cpu_save, c1 - c0);
-		cpu_load = fmin(cpu_load, c2 - c1);
+		for (int l = 0; l < LOADS_PER_SAVE && status == 0; l++) {
+			double c2 = bench_cpu(), t2 = bench_now();
+			ck_tnz back;
+			if (ck_tnz_load(&back, path, threads, &err)) {
+				fprintf(stderr, "tnz_io: %s: %s\n", path, err.msg);
+				return -1;
+			}
+			double t3 = bench_now(), c3 = bench_cpu();
+			if (back.count != 1 || back.tensors[0].nbytes != nbytes ||
+			    memcmp(back.tensors[0].data, data, nbytes) != 0) {
+				fprintf(stderr, "tnz_io: %s: loaded data differs\n", path);
+				status = -1;
+			}
+			ck_tnz_free(&back);
+			best_load = fmin(best_load, t3 - t2);
+			cpu_load = fmin(cpu_load, c3 - c2);
+		}
 	}
 	FILE *f = fopen(path, "rb");
 	long file_bytes = -1;
