@@ -36,12 +36,12 @@
  * batches, as the threads that read them are started for each batch. */
 #define TAIL_BATCH 8
 
-/* The part of a stored payload that the sequential reader skipped: bytes
- * [done, len) of the payload, at file offset at, to be read into place by
- * the parallel part of fill(). len 0: nothing left. */
+/* A stored payload that the sequential reader skipped: len bytes at file
+ * offset at, to be read into place by the parallel part of fill(). len 0:
+ * nothing left. */
 typedef struct tail {
 	uint64_t at;
-	size_t done, len;
+	size_t len;
 } tail;
 
 struct ck_tnz_reader {
@@ -594,16 +594,19 @@ static int take_chunk(ck_tnz_reader *r, tnz_rchunk *c, tail *t, const record *re
 				size_t have = r->ilen - r->ipos, at = 0;
 				if (r->nslots > 1 && r->input_end && have < plen && plen - have >= TAIL_MIN &&
 				    r->offset + plen + TNZ_FRAME_CRC <= r->input_end) {
-					/* What ibuf holds goes in now; the rest is skipped,
-					 * for a thread to read (read_tail). */
-					memcpy(c->direct, r->ibuf + r->ipos, have);
+					/* The payload is skipped, for a thread to read
+					 * (read_tail), all of it: what ibuf holds of it is
+					 * dropped, not copied into place. A copy here would
+					 * touch the fresh destination on this thread, and the
+					 * page faults (the zeroing of new pages) are the
+					 * largest cost of a stored load: done here, they took
+					 * half the zeroing off the parallel part. */
 					consume(r, have);
-					crc = ck_crc32(crc, c->direct, have);
 					size_t rest = plen - have;
 					off_t end = lseek(r->fd, (off_t)rest, SEEK_CUR);
 					if (end < 0)
 						return ck_err_set(err, "seek error: %s", strerror(errno));
-					*t = (tail){(uint64_t)end - rest, have, plen};
+					*t = (tail){(uint64_t)end - plen, plen};
 					r->offset += rest;
 					at = plen;
 				}
@@ -633,9 +636,9 @@ static int take_chunk(ck_tnz_reader *r, tnz_rchunk *c, tail *t, const record *re
 static int read_tail(int fd, tnz_rchunk *c, tail *t)
 {
 	uint32_t crc = c->computed;
-	for (size_t at = t->done; at < t->len;) {
+	for (size_t at = 0; at < t->len;) {
 		size_t piece = t->len - at < CRC_PIECE ? t->len - at : CRC_PIECE;
-		ssize_t k = pread(fd, c->direct + at, piece, (off_t)(t->at + (at - t->done)));
+		ssize_t k = pread(fd, c->direct + at, piece, (off_t)(t->at + at));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
