@@ -9,7 +9,9 @@
 # of one. Prints a table of images/s for training and inference (best and
 # median over the rounds), the ratio cnnkit / PyTorch, GFLOP/s and % of the
 # FMA peak, and cnnkit's 1 -> N thread speed-up (best against best, and the
-# median of the rounds' own ratios).
+# median of the rounds' own ratios), next to the same speed-up of SGEMM
+# 1024^3 measured at the end of each round: how well this machine scales
+# to N cores in those minutes.
 #
 # Usage: tools/bench/train.sh [-r ROUNDS] [-t "THREADS..."] [-d DIR]
 #   -r ROUNDS   rounds (default 3)
@@ -94,6 +96,8 @@ echo "# $(nproc) processors; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 #   ROUND PROGRAM PHASE THREADS IMG/S GFLOPS PEAK
 runs=$dir/runs.txt
 : > "$runs"
+first_t=$(echo "$threads" | tr ' ' '\n' | head -n 1)
+last_t=$(echo "$threads" | tr ' ' '\n' | tail -n 1)
 round=1
 while [ "$round" -le "$rounds" ]; do
 	for t in $threads; do
@@ -114,10 +118,18 @@ while [ "$round" -le "$rounds" ]; do
 			done
 		fi
 	done
+	# The machine's own scaling in this round, as a control: SGEMM 1024^3
+	# on 1 thread and on the last count. It is compute-bound but shares
+	# the caches and memory as training does, and on a shared VM its
+	# 1 -> 2 speed-up moves with the host's load (1.6x to 2.0x).
+	if [ "$first_t" = 1 ] && [ "$last_t" -gt 1 ] && [ -x "$BUILD/bench/sgemm" ]; then
+		"$BUILD/bench/sgemm" -t "$last_t" | awk -v r="$round" -v t="$last_t" '
+			$1 == "square" && $2 == 1024 { print r, "sgemm", "1024^3", 1, $7, "-", "-"
+			                               print r, "sgemm", "1024^3", t, $9, "-", "-" }' >> "$runs"
+	fi
 	round=$((round + 1))
 done
 # The last round's per-layer table, for where the time goes.
-last_t=$(echo "$threads" | tr ' ' '\n' | tail -n 1)
 grep -v '^RESULT' "$dir/cnnkit-t$last_t-r$rounds.log"
 
 echo
@@ -170,4 +182,13 @@ END {
 			       phase == "train" ? "training" : "inference", T[1], T[nt],
 			       best[b] / best[a], median(list)
 		}
+	a = "sgemm 1024^3 1"; b = "sgemm 1024^3 " T[nt]
+	if (nt > 1 && (a in best) && (b in best)) {
+		list = ""
+		for (r in rounds)
+			if ((r " " a) in per_round && per_round[r " " a] > 0)
+				list = list " " per_round[r " " b] / per_round[r " " a]
+		printf "# the machine in the same rounds: SGEMM 1024^3, 1 -> %s threads: %.2fx (best against best), %.2fx (median of the rounds); %.1f and %.1f GFLOP/s best\n",
+		       T[nt], best[b] / best[a], median(list), best[a], best[b]
+	}
 }' "$runs"
