@@ -70,7 +70,7 @@ int ck_io_slurp(const char *path, unsigned char **buf, size_t *len, ck_err *err)
 
 /* Writes the n pieces of iov to fd in order with writev(2), retrying after
  * a signal and a partial write; adds the bytes written to *count (if not
- * NULL). The iovecs are consumed (advanced). */
+ * NULL). The iovecs are changed (advanced past what was written). */
 struct iovec;
 int ck_io_writev(int fd, struct iovec *iov, int n, uint64_t *count, ck_err *err);
 

@@ -8,11 +8,9 @@
  *
  * Output goes through writev(2) (no stdio buffer to lose an error in), a
  * batch of records at a time: a stored tensor goes out in writes of up to
- * STORED_BATCH chunks, frames and CRCs included, as numpy writes an array in
- * one call. Large writes matter beyond the syscalls: the page cache builds
- * large folios from them, and a file written in small pieces (a 16-byte
- * frame, a payload, a 4-byte CRC) reads back 20-25% slower from the cache.
- * A path is opened with ck_outfile_open: a temporary file beside it, renamed
+ * STORED_BATCH chunks, frames and CRCs included, where each record took
+ * three calls (a 16-byte frame, the payload, a 4-byte CRC): numpy writes an
+ * array in one call. A path is opened with ck_outfile_open: a temporary file beside it, renamed
  * over the name after fsync, so a partial file never carries the final name;
  * the outfile starts write-back as the writes arrive. */
 #include "cnnkit.h"

@@ -49,7 +49,8 @@ int ck_outfile_write(ck_outfile *o, const void *p, size_t n, ck_err *err);
 
 /* Writes the n pieces of iov in order, as ck_outfile_write does, with one
  * writev(2) where possible: a record's frame, payload and CRC, or many
- * records, go out as one large write. The iovecs are consumed (advanced). */
+ * records, go out as one large write. The iovecs may be changed (advanced
+ * past what was written). */
 struct iovec;
 int ck_outfile_writev(ck_outfile *o, struct iovec *iov, int n, ck_err *err);
 
