@@ -11,7 +11,10 @@
  * own workspace, and, in backward, its own block of parameter gradients.
  * Thread 0 adds into the model's gradients; the others' blocks are added to
  * them in thread order after one barrier, so the bits depend on the thread
- * count only. That is one synchronisation per pass instead of several per
+ * count only. A large dense layer is the exception (defer_weight_grad):
+ * its weight gradient is computed once over the whole batch after the
+ * barrier, the threads sharing its rows, so it has no per-thread blocks to
+ * sum. That is one synchronisation per pass instead of several per
  * layer, no serial layer (dense, loss-sized ops) in between, and no
  * waiting on a descheduled partner at every op on a busy machine. Other
  * models (batchnorm, embeddings, text pooling, residual blocks) run layer
@@ -630,6 +633,65 @@ static void forward_split(ck_model *m, const void *x, ck_pass p)
 	}
 }
 
+/* Dense weights at least this large get their gradient once over the whole
+ * batch (defer_weight_grad). */
+#define DEFER_MIN 65536
+
+/* Whether the data-parallel backward computes layer i's weight gradient
+ * once over the whole batch after the threads meet, each thread taking a
+ * share of the output rows, instead of once per thread into its own block,
+ * to be summed. For a large dense layer (the first dense layer of a CNN
+ * holds most of its parameters) that saves the threads' blocks of it and
+ * their sum, the largest part of the pass's synchronisation, and the
+ * gradient no longer depends on the thread count. It needs the whole
+ * batch's gradient at the layer's output after the threads meet: the
+ * layer's dout, which a ReLU's gradient then overwrites in place
+ * (relu_in_place), so the activation must be linear or a ReLU. */
+static int defer_weight_grad(const ck_model *m, int i)
+{
+	const ck_layer *L = &m->layers[i];
+	return L->arch->kind == CK_ARCH_DENSE && L->needs_backward && L->dense.dweight &&
+	       (L->act.kind == CK_ARCH_ACT_LINEAR || L->act.kind == CK_ARCH_ACT_RELU) &&
+	       (int64_t)L->arch->dense.units * L->arch->dense.in >= DEFER_MIN;
+}
+
+/* The gradient through a ReLU, written over the layer's dout (rows of it):
+ * ck_relu_backward's values, kept where the deferred weight gradient finds
+ * the whole batch's. */
+static const float *relu_in_place(ck_layer *L, int rows)
+{
+	if (L->act.kind != CK_ARCH_ACT_RELU)
+		return L->dout;
+	size_t count = (size_t)rows * L->out_size;
+	float *d = L->dout;
+	const float *out = L->out;
+	for (size_t j = 0; j < count; j++)
+		d[j] = out[j] > 0.0f ? d[j] : 0.0f;
+	return d;
+}
+
+/* Thread t of nt's share of a deferred weight gradient (defer_weight_grad):
+ * dweight rows [lo, hi) += dY[:, lo:hi]^T X over the n rows of the batch. */
+static void deferred_weight_grad(const ck_model *m, int i, int n, int t, int nt)
+{
+	const ck_layer *L = &m->layers[i];
+	int out = L->arch->dense.units, in = (int)L->arch->dense.in;
+	int lo = (int)((int64_t)out * t / nt), hi = (int)((int64_t)out * (t + 1) / nt);
+	/* dout holds the gradient at the output, through the ReLU if any
+	 * (relu_in_place), for every row of the batch. */
+	if (hi > lo)
+		ck_sgemm(1, 0, hi - lo, in, n, 1.0f, L->dout + lo, out, L->in, in, 1.0f,
+		         L->dense.dweight + (size_t)lo * (size_t)in, in);
+}
+
+/* Whether parameter k is a deferred weight gradient: no thread blocks. */
+static int deferred_param(const ck_model *m, int k)
+{
+	int i = m->arch.params[k].layer;
+	return i < m->nrun && defer_weight_grad(m, i) &&
+	       m->grads + m->param_off[k] == m->layers[i].dense.dweight;
+}
+
 static void backward_split(ck_model *m, const float *dout, ck_pass p)
 {
 	int T = m->nthreads;
@@ -661,13 +723,20 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 				double t0 = now();
 				if (L->din && !L->ops->view)
 					memset(L->din, 0, (size_t)rows * L->in_size * sizeof(float));
-				if (L->ops->backward)
+				if (defer_weight_grad(m, i)) {
+					L->dense.dweight = NULL; /* after the barrier, for the batch */
+					L->ops->backward(L, relu_in_place(L, rows), &q);
+				} else if (L->ops->backward) {
 					L->ops->backward(L, through_act(L, &q), &q);
+				}
 				if (tt == 0)
 					m->layers[i].bwd_time = now() - t0;
 			}
 		}
 #pragma omp barrier
+		for (int i = 0; i < m->nrun; i++)
+			if (defer_weight_grad(m, i))
+				deferred_weight_grad(m, i, p.n, t, nt);
 		/* The gradient blocks of threads 1.. into the model's, in order,
 		 * each value cleared as it is taken: the blocks are zero for the
 		 * next pass without a pass of their own, and this work is split
@@ -676,7 +745,7 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 		size_t lo = total * (size_t)t / (size_t)nt, hi = total * (size_t)(t + 1) / (size_t)nt;
 		for (int k = 0; k < m->arch.nparams; k++) {
 			size_t a, b;
-			if (!trainable_part(m, k, lo, hi, &a, &b))
+			if (!trainable_part(m, k, lo, hi, &a, &b) || deferred_param(m, k))
 				continue;
 			for (size_t j = a; j < b; j++) {
 				float g = m->grads[j];

@@ -4,7 +4,9 @@
  * gradients within float rounding, bit-identical from run to run for a
  * given thread count, with batches that do not divide evenly, smaller than
  * the thread count, and of one example (never split); and the same for a
- * text CNN over token ids with real lengths. */
+ * text CNN over token ids with real lengths. A large dense layer's weight
+ * gradient, computed once over the whole batch after the threads meet, is
+ * bit-identical on every thread count. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +125,36 @@ static void test_split_matches_one_thread(void)
 	}
 }
 
+/* Dense layers of 90,720 weights (2268 inputs x 40), past DEFER_MIN in
+ * model.c: their weight gradient is computed over the whole batch after the
+ * threads meet, through a ReLU and without one. */
+static void test_split_large_dense(void)
+{
+	const char *specs[] = {"conv 4 3 relu; flatten; dense 40 relu; dense 3",
+	                       "conv 4 3 relu; maxpool 1; flatten; dense 40; tanh; dense 3"};
+	int batches[] = {2, 5, 9};
+	for (size_t sp = 0; sp < 2; sp++)
+		for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+			int n = batches[b];
+			pass_result one = run_spec(specs[sp], SPEC_SHAPE, 3, n, 1);
+			for (int threads = 2; threads <= 3; threads++) {
+				pass_result r = run_spec(specs[sp], SPEC_SHAPE, 3, n, threads);
+				char what[96];
+				snprintf(what, sizeof what, "spec %zu n %d threads %d", sp, n, threads);
+				expect_near(r.out, one.out, one.nout, 1e-5, what);
+				expect_near(r.grads, one.grads, one.ngrads, 1e-5, what);
+				expect_near(r.dx, one.dx, one.ndx, 1e-5, what);
+				/* The conv's 76 parameters (4 x 2 x 3 x 3 and 4) come
+				 * first, then the 90,720 dense weights. */
+				CHECK(one.ngrads > 76 + 90720 &&
+				          memcmp(r.grads + 76, one.grads + 76, 90720 * sizeof(float)) == 0,
+				      "%s: the large dense weight gradient bit for bit", what);
+				result_free(&r);
+			}
+			result_free(&one);
+		}
+}
+
 /* Many repetitions, since a race shows only sometimes. */
 static void test_split_fused_activations(void)
 {
@@ -210,5 +242,6 @@ int main(void)
 	RUN(test_split_matches_one_thread);
 	RUN(test_split_fused_activations);
 	RUN(test_split_text);
+	RUN(test_split_large_dense);
 	return check_summary();
 }
