@@ -77,7 +77,9 @@ static double forward_flops(const ck_arch *a)
  * table does not show (the batch gather, the loss, the gradient zeroing and
  * the update) and the forward and backward passes whole, so that the layers'
  * sum can be compared with their pass (the difference is the passes'
- * synchronisation: threads waiting for each other). */
+ * synchronisation: threads waiting for each other and summing their
+ * gradients, and on several threads a large dense layer's weight gradient,
+ * which model.c computes for the whole batch after the threads meet). */
 enum { PH_GATHER, PH_FORWARD, PH_LOSS, PH_ZERO, PH_BACKWARD, PH_UPDATE, PHASES };
 static const char *phase_name[PHASES] = {"gather", "forward", "loss", "zero grads", "backward",
                                          "update"};
