@@ -10,9 +10,10 @@
  * batch of records at a time: a stored tensor goes out in writes of up to
  * STORED_BATCH chunks, frames and CRCs included, where each record took
  * three calls (a 16-byte frame, the payload, a 4-byte CRC): numpy writes an
- * array in one call. A path is opened with ck_outfile_open: a temporary file beside it, renamed
- * over the name after fsync, so a partial file never carries the final name;
- * the outfile starts write-back as the writes arrive. */
+ * array in one call. A path is opened with ck_outfile_open: a temporary file
+ * beside it, renamed over the name after fsync, so a partial file never
+ * carries the final name; the outfile starts write-back as the writes
+ * arrive. */
 #include "cnnkit.h"
 #include "tnz_internal.h"
 #include "threads_internal.h"

@@ -11,8 +11,9 @@
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
-#include "common/bench_util.h"
 #endif
+
+#include "common/bench_util.h"
 
 static const char *prog = "sgemm";
 

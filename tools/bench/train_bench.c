@@ -25,8 +25,9 @@
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
-#include "common/bench_util.h"
 #endif
+
+#include "common/bench_util.h"
 
 static const char *prog = "train_bench";
 
