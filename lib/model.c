@@ -3,24 +3,27 @@
  * forward and backward over the layers (the kinds live in lib/layer_*.c).
  *
  * Threads. When every layer treats the examples of a batch independently
- * (conv, dense, pooling, activations, dropout, flatten: ops->per_example)
- * and there are several threads, forward and backward are data-parallel:
- * one parallel region in which thread t runs every layer, single-threaded,
- * on its contiguous rows [n*t/T, n*(t+1)/T) of the batch, through its own
- * copy of the layers (ops->slice moves their saved buffers to its rows), its
- * own workspace, and, in backward, its own block of parameter gradients.
- * Thread 0 adds into the model's gradients; the others' blocks are added to
- * them in thread order after one barrier, so the bits depend on the thread
- * count only. A large dense layer is the exception (defer_weight_grad):
- * its weight gradient is computed once over the whole batch after the
- * barrier, the threads sharing its rows, so it has no per-thread blocks to
- * sum. That is one synchronisation per pass instead of several per
- * layer, no serial layer (dense, loss-sized ops) in between, and no
- * waiting on a descheduled partner at every op on a busy machine. Other
- * models (batchnorm, embeddings, text pooling, residual blocks) run layer
- * by layer, each kernel threading itself. */
+ * (conv, dense, pooling, activations, dropout, flatten, embedding, text
+ * pooling: ops->per_example) and there are several threads, the passes are
+ * data-parallel up to the head (split_layers): one parallel region in
+ * which the batch is dealt in pieces, contiguous runs of rows fixed by the
+ * batch size and the thread count, several per thread. A thread takes the
+ * next piece when it comes free and runs every split layer on it,
+ * single-threaded, through its own copy of the layers (ops->slice moves
+ * their saved buffers to the piece's rows) and its own workspace; in
+ * backward, each piece adds into its own block of parameter gradients,
+ * and after one barrier the blocks are added to the model's in piece
+ * order. So the bits depend on the thread count only, not on which thread
+ * took which piece, and a thread that runs slower (a vCPU that takes the
+ * interrupts, or that the host lends out) takes fewer pieces instead of
+ * holding the others at the barrier. The head, from the first large dense
+ * layer on, runs layer by layer over the whole batch, each kernel
+ * threading itself: the dense weights are packed once, not once a piece,
+ * and their gradient needs no blocks. Other models (batchnorm, residual
+ * blocks) run layer by layer throughout. */
 #include <assert.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,9 +50,13 @@ struct ck_model {
 	int max_batch, nthreads;
 	int want_input_grad;
 	void *arena;   /* every activation, gradient and saved buffer */
-	int split;     /* 1: data-parallel passes (see the top of this file) */
-	ck_layer *tlayers; /* (nthreads, nlayers): each thread's copy of the layers */
-	float *tgrads; /* (nthreads - 1, total_params): threads 1.. gradient blocks */
+	int nsplit;    /* layers 0..nsplit-1 run data-parallel (see the top of
+	                * this file); 0: every layer runs layer by layer */
+	int pieces;    /* the most pieces a split pass deals a batch in */
+	size_t piece_floats; /* gradient floats of the split layers: a prefix of grads */
+	ck_layer *tlayers; /* (nthreads, nlayers): each thread's copy of the layers,
+	                    * the first nsplit used */
+	float *pgrads; /* (pieces - 1, piece_floats): pieces 1.. gradient blocks */
 	size_t ws_thread; /* floats of ws per thread when split */
 	float *dx;     /* (max_batch, input size) input gradient, or NULL */
 	float *ws;     /* kernel workspace */
@@ -362,19 +369,69 @@ void ck_model_constrain(ck_model *m)
 
 /* ---- planning ------------------------------------------------------------------- */
 
+/* A dense layer with at least this many weights starts the head of a split
+ * model (split_layers). */
+#define HEAD_MIN_WEIGHTS 65536
+
+/* Pieces per thread a split pass aims at (split_pieces). */
+#define PIECES_PER_THREAD 8
+
+/* The layers a split pass runs data-parallel: every layer, when each one
+ * treats the examples of a batch independently (ops->per_example), up to
+ * the first large dense layer, which starts the head that runs layer by
+ * layer over the whole batch. A dense layer's kernels pack its weights once
+ * a call, and its weight gradient wants a block per piece, to be summed:
+ * for the first dense layer of a CNN, which holds most of its weights, a
+ * call per piece costs more than the layer's own work. Over the whole
+ * batch its GEMMs are packed once, threaded by ck_sgemm, and its weight
+ * gradient has no blocks; the head's other layers are small. 0: none. */
+static int split_layers(const ck_model *m, int max_batch, int nthreads)
+{
+	if (nthreads < 2 || max_batch < 2)
+		return 0;
+	for (int i = 0; i < m->nrun; i++)
+		if (!m->layers[i].ops->per_example)
+			return 0;
+	int h = 0;
+	while (h < m->nrun && !(m->layers[h].arch->kind == CK_ARCH_DENSE &&
+	                        (int64_t)m->layers[h].arch->dense.units *
+	                                m->layers[h].arch->dense.in >= HEAD_MIN_WEIGHTS))
+		h++;
+	return h;
+}
+
+/* The most pieces a split pass deals a batch in: PIECES_PER_THREAD per
+ * thread, so that a thread that runs slower (a vCPU that takes the
+ * interrupts, or that the host lends out for a while) does fewer pieces
+ * instead of holding the others at the end of the pass; fewer when the
+ * gradient blocks, one per piece after the first, would take more than
+ * 4 MiB, and never more blocks than one per thread. */
+static int split_pieces(int nthreads, size_t piece_floats)
+{
+	for (int per = PIECES_PER_THREAD; per > 1; per /= 2)
+		if ((size_t)(per * nthreads - 1) * piece_floats <= ((size_t)1 << 20))
+			return per * nthreads;
+	return nthreads;
+}
+
 /* Hands out every buffer from the arena (counting only when a->base is
  * NULL); returns the workspace and scratch sizes in floats. */
 static void carve(ck_model *m, ck_arena *a, int max_batch, int nthreads, size_t *ws,
                   size_t *scratch)
 {
 	size_t rows = (size_t)max_batch;
-	/* A thread of a split pass gets at most this many rows. */
-	int thread_rows = (max_batch + nthreads - 1) / nthreads;
 	*ws = *scratch = 0;
 	m->ws_thread = 0;
-	m->split = nthreads > 1 && max_batch > 1;
-	for (int i = 0; i < m->nrun; i++)
-		m->split &= m->layers[i].ops->per_example;
+	m->nsplit = split_layers(m, max_batch, nthreads);
+	m->piece_floats = m->nsplit == m->nrun ? (size_t)m->arch.total_params : 0;
+	for (int k = 0; k < m->arch.nparams && m->nsplit < m->nrun; k++)
+		if (m->arch.params[k].layer < m->nsplit)
+			m->piece_floats = m->param_off[k] + (size_t)m->arch.params[k].count;
+	m->pieces = m->nsplit ? split_pieces(nthreads, m->piece_floats) : 1;
+	if (m->pieces > max_batch)
+		m->pieces = max_batch;
+	/* A piece of a split pass gets at most this many rows. */
+	int piece_rows = (max_batch + m->pieces - 1) / m->pieces;
 	m->dx = NULL;
 	if (m->want_input_grad && m->input_kind == CK_INPUT_F32)
 		m->dx = ck_arena_take(a, rows * (size_t)m->input_size * sizeof(float));
@@ -391,11 +448,11 @@ static void carve(ck_model *m, ck_arena *a, int max_batch, int nthreads, size_t 
 			L->dout = ck_arena_take(a, bytes);
 		}
 		L->out = L->out_buf;
-		if (L->ops->plan && m->split) {
-			/* Only for the workspace of one thread's rows: this arena's
+		if (L->ops->plan && i < m->nsplit) {
+			/* Only for the workspace of one piece's rows: this arena's
 			 * pointers are dropped (the real plan below sets them). */
 			ck_arena none = {NULL, 0};
-			L->ops->plan(L, &none, thread_rows, 1, &m->ws_thread);
+			L->ops->plan(L, &none, piece_rows, 1, &m->ws_thread);
 		}
 		if (L->ops->plan)
 			L->ops->plan(L, a, max_batch, nthreads, ws);
@@ -417,14 +474,14 @@ static void carve(ck_model *m, ck_arena *a, int max_batch, int nthreads, size_t 
 	for (int i = 1; i < m->nrun; i++)
 		if (!m->layers[i - 1].needs_backward && !m->layers[i].ops->view)
 			m->layers[i].din = NULL;
-	if (m->split && m->ws_thread * nthreads > *ws)
+	if (m->nsplit && m->ws_thread * nthreads > *ws)
 		*ws = m->ws_thread * nthreads;
 	m->ws = ck_arena_take(a, *ws * sizeof(float));
 	m->scratch = ck_arena_take(a, *scratch * sizeof(float));
 	m->scratch_row = (int64_t)(*scratch / rows);
-	m->tgrads = m->split ? ck_arena_take(a, (size_t)(nthreads - 1) * (size_t)m->arch.total_params *
+	m->pgrads = m->nsplit ? ck_arena_take(a, (size_t)(m->pieces - 1) * m->piece_floats *
 	                                        sizeof(float))
-	                     : NULL;
+	                      : NULL;
 }
 
 int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err)
@@ -457,10 +514,10 @@ int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err)
 	m->tlayers = tlayers;
 	ck_arena take = {block, 0};
 	carve(m, &take, max_batch, nthreads, &ws, &scratch);
-	/* The threads' gradient blocks start at zero, and backward_split leaves
+	/* The pieces' gradient blocks start at zero, and backward_split leaves
 	 * them so (it clears each value as it sums it). */
-	if (m->tgrads)
-		memset(m->tgrads, 0, (size_t)(nthreads - 1) * (size_t)m->arch.total_params * sizeof(float));
+	if (m->pgrads)
+		memset(m->pgrads, 0, (size_t)(m->pieces - 1) * m->piece_floats * sizeof(float));
 	m->max_batch = max_batch;
 	m->nthreads = nthreads;
 	m->last_n = 0;
@@ -560,21 +617,29 @@ static int trainable_part(const ck_model *m, int k, size_t lo, size_t hi, size_t
 	return *a < *b;
 }
 
-/* Thread t's rows of a batch of n: [*r0, *r0 + *rows). */
-static void thread_rows(int n, int t, int T, int *r0, int *rows)
+/* Pieces of a split pass over n rows: fixed for a batch size and a thread
+ * count, whichever thread takes which. */
+static int pass_pieces(const ck_model *m, int n)
 {
-	*r0 = (int)((int64_t)n * t / T);
-	*rows = (int)((int64_t)n * (t + 1) / T) - *r0;
+	return n < m->pieces ? n : m->pieces;
 }
 
-/* Thread t's copies of the layers, sliced to its rows from r0, pointing at
- * x's rows as the input. */
-static ck_layer *thread_layers(ck_model *m, int t, int r0, const void *x)
+/* Piece k of P's rows of a batch of n: [*r0, *r0 + *rows). */
+static void piece_rows(int n, int k, int P, int *r0, int *rows)
+{
+	*r0 = (int)((int64_t)n * k / P);
+	*rows = (int)((int64_t)n * (k + 1) / P) - *r0;
+}
+
+/* Thread t's copies of the split layers, sliced to the rows from r0 and to
+ * piece k's gradient block (piece 0 adds into the model's gradients),
+ * pointing at x's rows as the input. */
+static ck_layer *piece_layers(ck_model *m, int t, int k, int r0, const void *x)
 {
 	ck_layer *TL = m->tlayers + (size_t)t * m->arch.nlayers;
-	ptrdiff_t shift = t ? (m->tgrads + (size_t)(t - 1) * m->arch.total_params) - m->grads : 0;
+	ptrdiff_t shift = k ? (m->pgrads + (size_t)(k - 1) * m->piece_floats) - m->grads : 0;
 	const float *in = (const float *)x + (size_t)r0 * m->input_size;
-	for (int i = 0; i < m->nrun; i++) {
+	for (int i = 0; i < m->nsplit; i++) {
 		ck_layer *L = &TL[i];
 		*L = m->layers[i];
 		if (L->ops->slice)
@@ -590,28 +655,42 @@ static ck_layer *thread_layers(ck_model *m, int t, int r0, const void *x)
 	return TL;
 }
 
+/* The pass for one piece: its rows, thread t's workspace, one thread. */
+static ck_pass piece_pass(const ck_model *m, ck_pass p, int t, int r0, int rows)
+{
+	p.n = rows, p.row0 = r0, p.nthreads = 1;
+	p.ws = m->ws + (size_t)t * m->ws_thread;
+	p.lengths = p.lengths ? p.lengths + r0 : NULL;
+	return p;
+}
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+	return omp_get_thread_num();
+#else
+	return 0;
+#endif
+}
+
+/* Layers 0..nsplit-1 forward over the pieces of the batch, which the
+ * threads take one at a time as they come free. */
 static void forward_split(ck_model *m, const void *x, ck_pass p)
 {
-	int T = m->nthreads;
-#pragma omp parallel num_threads(T)
+	int P = pass_pieces(m, p.n);
+	atomic_int next = 0;
+	for (int i = 0; i < m->nsplit; i++)
+		m->layers[i].fwd_time = 0;
+#pragma omp parallel num_threads(m->nthreads)
 	{
-#ifdef _OPENMP
-		int t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-		int t = 0, nt = 1;
-#endif
-		/* Rows are dealt for T threads whatever the runtime gives: a thread
-		 * does the rows of every t' = t mod nt, so the bits never change. */
-		for (int tt = t; tt < T; tt += nt) {
+		int t = thread_id(), k;
+		while ((k = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed)) < P) {
 			int r0, rows;
-			thread_rows(p.n, tt, T, &r0, &rows);
-			ck_layer *TL = thread_layers(m, tt, r0, x);
-			ck_pass q = p;
-			q.n = rows, q.row0 = r0, q.nthreads = 1;
-			q.ws = m->ws + (size_t)tt * m->ws_thread;
-			q.lengths = p.lengths ? p.lengths + r0 : NULL;
+			piece_rows(p.n, k, P, &r0, &rows);
+			ck_layer *TL = piece_layers(m, t, k, r0, x);
+			ck_pass q = piece_pass(m, p, t, r0, rows);
 			const float *in = TL[0].in;
-			for (int i = 0; i < m->nrun && rows > 0; i++) {
+			for (int i = 0; i < m->nsplit; i++) {
 				ck_layer *L = &TL[i];
 				double t0 = now();
 				L->in = in;
@@ -621,146 +700,108 @@ static void forward_split(ck_model *m, const void *x, ck_pass p)
 				if (!relu_fused(L))
 					ck_layer_act_forward(L, rows);
 				in = L->out;
-				if (tt == 0)
-					m->layers[i].fwd_time = now() - t0;
+				if (t == 0)
+					m->layers[i].fwd_time += now() - t0;
+			}
+			/* Piece 0 starts at row 0: its pointers are the model's. */
+			for (int i = 0; i < m->nsplit && k == 0; i++) {
+				m->layers[i].in = TL[i].in;
+				m->layers[i].out = TL[i].out;
 			}
 		}
 	}
-	/* Thread 0's copies start at row 0: their pointers are the model's. */
-	for (int i = 0; i < m->nrun; i++) {
-		m->layers[i].in = m->tlayers[i].in;
-		m->layers[i].out = m->tlayers[i].out;
-	}
 }
 
-/* Dense weights at least this large get their gradient once over the whole
- * batch (defer_weight_grad). */
-#define DEFER_MIN 65536
-
-/* Whether the data-parallel backward computes layer i's weight gradient
- * once over the whole batch after the threads meet, each thread taking a
- * share of the output rows, instead of once per thread into its own block,
- * to be summed. For a large dense layer (the first dense layer of a CNN
- * holds most of its parameters) that saves the threads' blocks of it and
- * their sum, the largest part of the pass's synchronisation, and the
- * gradient no longer depends on the thread count. It needs the whole
- * batch's gradient at the layer's output after the threads meet: the
- * layer's dout, which a ReLU's gradient then overwrites in place
- * (relu_in_place), so the activation must be linear or a ReLU. */
-static int defer_weight_grad(const ck_model *m, int i)
-{
-	const ck_layer *L = &m->layers[i];
-	return L->arch->kind == CK_ARCH_DENSE && L->needs_backward && L->dense.dweight &&
-	       (L->act.kind == CK_ARCH_ACT_LINEAR || L->act.kind == CK_ARCH_ACT_RELU) &&
-	       (int64_t)L->arch->dense.units * L->arch->dense.in >= DEFER_MIN;
-}
-
-/* The gradient through a ReLU, written over the layer's dout (rows of it):
- * ck_relu_backward's values, kept where the deferred weight gradient finds
- * the whole batch's. */
-static const float *relu_in_place(ck_layer *L, int rows)
-{
-	if (L->act.kind != CK_ARCH_ACT_RELU)
-		return L->dout;
-	size_t count = (size_t)rows * L->out_size;
-	float *d = L->dout;
-	const float *out = L->out;
-	for (size_t j = 0; j < count; j++)
-		d[j] = out[j] > 0.0f ? d[j] : 0.0f;
-	return d;
-}
-
-/* Thread t of nt's share of a deferred weight gradient (defer_weight_grad):
- * dweight rows [lo, hi) += dY[:, lo:hi]^T X over the n rows of the batch. */
-static void deferred_weight_grad(const ck_model *m, int i, int n, int t, int nt)
-{
-	const ck_layer *L = &m->layers[i];
-	int out = L->arch->dense.units, in = (int)L->arch->dense.in;
-	int lo = (int)((int64_t)out * t / nt), hi = (int)((int64_t)out * (t + 1) / nt);
-	/* dout holds the gradient at the output, through the ReLU if any
-	 * (relu_in_place), for every row of the batch. */
-	if (hi > lo)
-		ck_sgemm(1, 0, hi - lo, in, n, 1.0f, L->dout + lo, out, L->in, in, 1.0f,
-		         L->dense.dweight + (size_t)lo * (size_t)in, in);
-}
-
-/* Whether parameter k is a deferred weight gradient: no thread blocks. */
-static int deferred_param(const ck_model *m, int k)
-{
-	int i = m->arch.params[k].layer;
-	return i < m->nrun && defer_weight_grad(m, i) &&
-	       m->grads + m->param_off[k] == m->layers[i].dense.dweight;
-}
-
+/* Layers nsplit-1..0 backward over the pieces of the batch, taken as in
+ * forward_split, each into its own gradient block; then, after the
+ * threads meet, the blocks of pieces 1.. are added to the model's
+ * gradients in piece order, so the bits depend on the piece count (the
+ * thread count) only, never on which thread did what. The gradient at
+ * layer nsplit-1's output is dout's rows when every layer is split, else
+ * already there, from the head (ck_model_backward). */
 static void backward_split(ck_model *m, const float *dout, ck_pass p)
 {
-	int T = m->nthreads;
-	size_t total = (size_t)m->arch.total_params;
-	ck_layer *last = &m->layers[m->nrun - 1];
-#pragma omp parallel num_threads(T)
+	int P = pass_pieces(m, p.n), top = m->nsplit - 1;
+	size_t floats = m->piece_floats;
+	atomic_int next = 0;
+	for (int i = 0; i < m->nsplit; i++)
+		m->layers[i].bwd_time = 0;
+#pragma omp parallel num_threads(m->nthreads)
 	{
-#ifdef _OPENMP
-		int t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-		int t = 0, nt = 1;
-#endif
-		for (int tt = t; tt < T; tt += nt) {
+		int t = thread_id(), k;
+		while ((k = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed)) < P) {
 			int r0, rows;
-			thread_rows(p.n, tt, T, &r0, &rows);
-			ck_layer *TL = m->tlayers + (size_t)tt * m->arch.nlayers;
-			ck_pass q = p;
-			q.n = rows, q.row0 = r0, q.nthreads = 1;
-			q.ws = m->ws + (size_t)tt * m->ws_thread;
-			q.lengths = p.lengths ? p.lengths + r0 : NULL;
-			memcpy(TL[m->nrun - 1].dout, dout + (size_t)r0 * last->out_size,
-			       (size_t)rows * last->out_size * sizeof(float));
-			for (int i = m->nrun - 1; i >= 0 && rows > 0; i--) {
+			piece_rows(p.n, k, P, &r0, &rows);
+			/* The pointers of a training forward of these rows. */
+			ck_layer *TL = piece_layers(m, t, k, r0, m->layers[0].in);
+			ck_pass q = piece_pass(m, p, t, r0, rows);
+			if (m->nsplit == m->nrun)
+				memcpy(TL[top].dout, dout + (size_t)r0 * TL[top].out_size,
+				       (size_t)rows * TL[top].out_size * sizeof(float));
+			for (int i = top; i >= 0; i--) {
 				ck_layer *L = &TL[i];
-				if (!L->needs_backward) {
-					m->layers[i].bwd_time = 0;
+				if (!L->needs_backward)
 					continue;
-				}
 				double t0 = now();
 				if (L->din && !L->ops->view)
 					memset(L->din, 0, (size_t)rows * L->in_size * sizeof(float));
-				if (defer_weight_grad(m, i)) {
-					L->dense.dweight = NULL; /* after the barrier, for the batch */
-					L->ops->backward(L, relu_in_place(L, rows), &q);
-				} else if (L->ops->backward) {
+				if (L->ops->backward)
 					L->ops->backward(L, through_act(L, &q), &q);
-				}
-				if (tt == 0)
-					m->layers[i].bwd_time = now() - t0;
+				if (t == 0)
+					m->layers[i].bwd_time += now() - t0;
 			}
 		}
 #pragma omp barrier
-		for (int i = 0; i < m->nrun; i++)
-			if (defer_weight_grad(m, i))
-				deferred_weight_grad(m, i, p.n, t, nt);
-		/* The gradient blocks of threads 1.. into the model's, in order,
+		/* The blocks of pieces 1.. into the model's gradients, in order,
 		 * each value cleared as it is taken: the blocks are zero for the
 		 * next pass without a pass of their own, and this work is split
-		 * evenly over the threads, where a memset at the start of the
-		 * pass would fall on threads 1.. alone. */
-		size_t lo = total * (size_t)t / (size_t)nt, hi = total * (size_t)(t + 1) / (size_t)nt;
-		for (int k = 0; k < m->arch.nparams; k++) {
+		 * evenly over the threads. */
+#ifdef _OPENMP
+		int nt = omp_get_num_threads();
+#else
+		int nt = 1;
+#endif
+		size_t lo = floats * (size_t)t / (size_t)nt, hi = floats * (size_t)(t + 1) / (size_t)nt;
+		for (int j = 0; j < m->arch.nparams; j++) {
 			size_t a, b;
-			if (!trainable_part(m, k, lo, hi, &a, &b) || deferred_param(m, k))
+			if (!trainable_part(m, j, lo, hi, &a, &b))
 				continue;
-			for (size_t j = a; j < b; j++) {
-				float g = m->grads[j];
-				for (int u = 1; u < T; u++) {
-					float *tg = &m->tgrads[(size_t)(u - 1) * total + j];
-					g += *tg;
-					*tg = 0.0f;
+			for (size_t v = a; v < b; v++) {
+				float g = m->grads[v];
+				for (int u = 1; u < P; u++) {
+					float *pg = &m->pgrads[(size_t)(u - 1) * floats + v];
+					g += *pg;
+					*pg = 0.0f;
 				}
-				m->grads[j] = g;
+				m->grads[v] = g;
 			}
 		}
 	}
 }
 
 /* ---- forward, backward (layer by layer) -------------------------------------------- */
+
+/* Layers lo..nrun-1 forward over the whole batch from in, each kernel
+ * threading itself; returns the last output. */
+static const float *forward_layers(ck_model *m, int lo, const float *in, const ck_pass *p)
+{
+	for (int i = lo; i < m->nrun; i++) {
+		ck_layer *L = &m->layers[i];
+		double t0 = now();
+		L->in = in;
+		if (L->ops->view)
+			L->out = (float *)in;
+		else
+			L->out = L->out_buf;
+		if (L->ops->forward)
+			L->ops->forward(L, p);
+		if (!relu_fused(L))
+			ck_layer_act_forward(L, p->n);
+		L->fwd_time = now() - t0;
+		in = L->out;
+	}
+	return in;
+}
 
 const float *ck_model_forward(ck_model *m, const void *x, const int32_t *lengths, int n,
                               int training, uint64_t seed)
@@ -770,29 +811,13 @@ const float *ck_model_forward(ck_model *m, const void *x, const int32_t *lengths
 	int saved = threads_enter(m);
 	ck_pass p = make_pass(m, n, training, seed, lengths);
 	const float *in = x;
-	if (m->split && n > 1) {
+	int lo = 0;
+	if (m->nsplit && n > 1) {
 		forward_split(m, x, p);
-		threads_leave(saved);
-		m->last_n = n;
-		m->last_training = training;
-		m->last_lengths = lengths;
-		return m->layers[m->nrun - 1].out;
+		lo = m->nsplit;
+		in = m->layers[lo - 1].out;
 	}
-	for (int i = 0; i < m->nrun; i++) {
-		ck_layer *L = &m->layers[i];
-		double t0 = now();
-		L->in = in;
-		if (L->ops->view)
-			L->out = (float *)in;
-		else
-			L->out = L->out_buf;
-		if (L->ops->forward)
-			L->ops->forward(L, &p);
-		if (!relu_fused(L))
-			ck_layer_act_forward(L, n);
-		L->fwd_time = now() - t0;
-		in = L->out;
-	}
+	in = forward_layers(m, lo, in, &p);
 	threads_leave(saved);
 	m->last_n = n;
 	m->last_training = training;
@@ -823,22 +848,15 @@ static const float *through_act(ck_layer *L, const ck_pass *p)
 	return g;
 }
 
-void ck_model_backward(ck_model *m, const float *dout, int n)
+/* Layers nrun-1..lo backward over the whole batch from dout, each kernel
+ * threading itself. */
+static void backward_layers(ck_model *m, int lo, const float *dout, const ck_pass *p)
 {
-	assert(m->last_training && m->last_n == n && "backward needs a training forward of n");
-	if (m->nrun == 0)
-		return;
-	int saved = threads_enter(m);
-	ck_pass p = make_pass(m, n, 1, 0, m->last_lengths);
-	if (m->split && n > 1) {
-		backward_split(m, dout, p);
-		threads_leave(saved);
-		return;
-	}
+	int n = p->n;
 	/* A residual block's end adds into the gradient of the block's input
 	 * before the block's layers run: then every buffer is zeroed first. */
 	int skips = 0;
-	for (int i = 0; i < m->nrun; i++)
+	for (int i = lo; i < m->nrun; i++)
 		skips |= m->layers[i].arch->kind == CK_ARCH_END;
 	if (skips) {
 		if (m->dx)
@@ -848,7 +866,7 @@ void ck_model_backward(ck_model *m, const float *dout, int n)
 	}
 	ck_layer *last = &m->layers[m->nrun - 1];
 	memcpy(last->dout, dout, (size_t)n * last->out_size * sizeof(float));
-	for (int i = m->nrun - 1; i >= 0; i--) {
+	for (int i = m->nrun - 1; i >= lo; i--) {
 		ck_layer *L = &m->layers[i];
 		if (!L->needs_backward) {
 			L->bwd_time = 0;
@@ -861,8 +879,25 @@ void ck_model_backward(ck_model *m, const float *dout, int n)
 		if (!skips && L->din && !L->ops->view)
 			zero_floats(L->din, (size_t)n * L->in_size);
 		if (L->ops->backward)
-			L->ops->backward(L, through_act(L, &p), &p);
+			L->ops->backward(L, through_act(L, p), p);
 		L->bwd_time = now() - t0;
+	}
+}
+
+void ck_model_backward(ck_model *m, const float *dout, int n)
+{
+	assert(m->last_training && m->last_n == n && "backward needs a training forward of n");
+	if (m->nrun == 0)
+		return;
+	int saved = threads_enter(m);
+	ck_pass p = make_pass(m, n, 1, 0, m->last_lengths);
+	if (m->nsplit && n > 1) {
+		/* The head over the whole batch, then the split layers. */
+		if (m->nsplit < m->nrun)
+			backward_layers(m, m->nsplit, dout, &p);
+		backward_split(m, dout, p);
+	} else {
+		backward_layers(m, 0, dout, &p);
 	}
 	threads_leave(saved);
 }

@@ -1,11 +1,12 @@
 /* test_perf_model.c: the data-parallel forward and backward of model.c
- * (each thread runs every layer on its own rows of the batch) against the
- * layer-by-layer pass of one thread: outputs, parameter gradients and input
- * gradients within float rounding, bit-identical from run to run for a
- * given thread count, with batches that do not divide evenly, smaller than
- * the thread count, and of one example (never split); and the same for a
- * text CNN over token ids with real lengths. A large dense layer's weight
- * gradient, computed once over the whole batch after the threads meet, is
+ * (the threads take pieces of the batch, rows of it, and run every layer on
+ * them) against the layer-by-layer pass of one thread: outputs, parameter
+ * gradients and input gradients within float rounding, bit-identical from
+ * run to run for a given thread count whichever thread took which piece,
+ * with pieces of one row and of several, batches that do not divide evenly,
+ * smaller than the thread count, and of one example (never split); the
+ * same for a text CNN over token ids with real lengths. A head from a large
+ * dense layer on runs over the whole batch: its weight gradient is
  * bit-identical on every thread count. */
 #include <math.h>
 #include <stdio.h>
@@ -57,7 +58,7 @@ static pass_result run_spec(const char *spec, const int64_t *shape, int rank, in
 		return r;
 	ck_model_init(m, 3);
 	ck_model_set_input_grad(m, 1);
-	CHECK(ck_model_plan(m, 9, nthreads, &err) == 0, "%s", err.msg);
+	CHECK(ck_model_plan(m, n > 9 ? n : 9, nthreads, &err) == 0, "%s", err.msg);
 	size_t nin = (size_t)n * ck_model_input_size(m);
 	size_t K = (size_t)ck_model_output_size(m);
 	float *x = uniform(nin, 11), *dout = uniform((size_t)n * K, 12);
@@ -125,15 +126,51 @@ static void test_split_matches_one_thread(void)
 	}
 }
 
-/* Dense layers of 90,720 weights (2268 inputs x 40), past DEFER_MIN in
- * model.c: their weight gradient is computed over the whole batch after the
- * threads meet, through a ReLU and without one. */
+/* Batches of several rows a piece, not dividing evenly (2 to 4 threads
+ * deal 8 pieces each, fewer when the gradient blocks would be large, as
+ * for the second net's 83,040 conv parameters). */
+static void test_split_pieces_of_rows(void)
+{
+	const char *specs[] = {SPEC, "conv 96 3 pad=same relu; conv 96 3; maxpool 2; dense 3"};
+	int batches[] = {17, 40, 57};
+	for (size_t sp = 0; sp < 2; sp++)
+		for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+			int n = batches[b];
+			pass_result one = run_spec(specs[sp], SPEC_SHAPE, 3, n, 1);
+			for (int threads = 2; threads <= 4; threads += 2) {
+				pass_result r = run_spec(specs[sp], SPEC_SHAPE, 3, n, threads);
+				pass_result again = run_spec(specs[sp], SPEC_SHAPE, 3, n, threads);
+				char what[96];
+				snprintf(what, sizeof what, "spec %zu n %d threads %d", sp, n, threads);
+				expect_near(r.out, one.out, one.nout, 1e-5, what);
+				expect_near(r.grads, one.grads, one.ngrads, 1e-5, what);
+				expect_near(r.dx, one.dx, one.ndx, 1e-5, what);
+				CHECK(memcmp(r.out, again.out, r.nout * sizeof(float)) == 0 &&
+				          memcmp(r.grads, again.grads, r.ngrads * sizeof(float)) == 0 &&
+				          memcmp(r.dx, again.dx, r.ndx * sizeof(float)) == 0,
+				      "%s: bits from run to run", what);
+				result_free(&r), result_free(&again);
+			}
+			result_free(&one);
+		}
+}
+
+/* Dense layers of 90,720 weights (2268 inputs x 40) and 66,700 (1334 x
+ * 50), past HEAD_MIN_WEIGHTS in model.c: from there on the layers run over
+ * the whole batch, through a ReLU, without one, with a dropout in the
+ * head, and with no split layer at all when the first layer is the large
+ * dense one. */
 static void test_split_large_dense(void)
 {
 	const char *specs[] = {"conv 4 3 relu; flatten; dense 40 relu; dense 3",
-	                       "conv 4 3 relu; maxpool 1; flatten; dense 40; tanh; dense 3"};
-	int batches[] = {2, 5, 9};
-	for (size_t sp = 0; sp < 2; sp++)
+	                       "conv 4 3 relu; maxpool 1; flatten; dense 40; tanh; dropout 0.4; "
+	                       "dense 3",
+	                       "flatten; dense 50 relu; dense 3"};
+	/* Where the large dense weights start, after the conv's 76 parameters
+	 * (4 x 2 x 3 x 3 and 4) or first, and their count. */
+	size_t at[] = {76, 76, 0}, count[] = {90720, 90720, 66700};
+	int batches[] = {2, 5, 9, 31};
+	for (size_t sp = 0; sp < 3; sp++)
 		for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
 			int n = batches[b];
 			pass_result one = run_spec(specs[sp], SPEC_SHAPE, 3, n, 1);
@@ -144,10 +181,9 @@ static void test_split_large_dense(void)
 				expect_near(r.out, one.out, one.nout, 1e-5, what);
 				expect_near(r.grads, one.grads, one.ngrads, 1e-5, what);
 				expect_near(r.dx, one.dx, one.ndx, 1e-5, what);
-				/* The conv's 76 parameters (4 x 2 x 3 x 3 and 4) come
-				 * first, then the 90,720 dense weights. */
-				CHECK(one.ngrads > 76 + 90720 &&
-				          memcmp(r.grads + 76, one.grads + 76, 90720 * sizeof(float)) == 0,
+				CHECK(one.ngrads > at[sp] + count[sp] &&
+				          memcmp(r.grads + at[sp], one.grads + at[sp],
+				                 count[sp] * sizeof(float)) == 0,
 				      "%s: the large dense weight gradient bit for bit", what);
 				result_free(&r);
 			}
@@ -242,6 +278,7 @@ int main(void)
 	RUN(test_split_matches_one_thread);
 	RUN(test_split_fused_activations);
 	RUN(test_split_text);
+	RUN(test_split_pieces_of_rows);
 	RUN(test_split_large_dense);
 	return check_summary();
 }

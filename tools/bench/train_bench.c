@@ -77,10 +77,11 @@ static double forward_flops(const ck_arch *a)
 /* The phases of a training step, timed one after the other: what the layer
  * table does not show (the batch gather, the loss, the gradient zeroing and
  * the update) and the forward and backward passes whole, so that the layers'
- * sum can be compared with their pass (the difference is the passes'
- * synchronisation: threads waiting for each other and summing their
- * gradients, and on several threads a large dense layer's weight gradient,
- * which model.c computes for the whole batch after the threads meet). */
+ * sum can be compared with their pass. On several threads the table gives
+ * the layers before the head (see model.c) as thread 0's time on the
+ * pieces of the batch it took, about its share of the batch; the difference
+ * is then the passes' synchronisation: threads waiting for each other and
+ * adding up the pieces' gradients. */
 enum { PH_GATHER, PH_FORWARD, PH_LOSS, PH_ZERO, PH_BACKWARD, PH_UPDATE, PHASES };
 static const char *phase_name[PHASES] = {"gather", "forward", "loss", "zero grads", "backward",
                                          "update"};
