@@ -7,20 +7,20 @@
  * pooling: ops->per_example) and there are several threads, the passes are
  * data-parallel up to the head (split_layers): one parallel region in
  * which the batch is dealt in pieces, contiguous runs of rows fixed by the
- * batch size and the thread count, several per thread. A thread takes the
- * next piece when it comes free and runs every split layer on it,
- * single-threaded, through its own copy of the layers (ops->slice moves
- * their saved buffers to the piece's rows) and its own workspace; in
- * backward, each piece adds into its own block of parameter gradients,
- * and after one barrier the blocks are added to the model's in piece
- * order. So the bits depend on the thread count only, not on which thread
- * took which piece, and a thread that runs slower (a vCPU that takes the
- * interrupts, or that the host lends out) takes fewer pieces instead of
- * holding the others at the barrier. The head, from the first large dense
- * layer on, runs layer by layer over the whole batch, each kernel
- * threading itself: the dense weights are packed once, not once a piece,
- * and their gradient needs no blocks. Other models (batchnorm, residual
- * blocks) run layer by layer throughout. */
+ * batch size and the thread count, large ones first (deal_pieces). A
+ * thread takes the next piece when it comes free and runs every split
+ * layer on it, single-threaded, through its own copy of the layers
+ * (ops->slice moves their saved buffers to the piece's rows) and its own
+ * workspace; in backward, each piece adds into its own block of parameter
+ * gradients, and after one barrier the blocks are added to the model's in
+ * piece order. So the bits depend on the thread count only, not on which
+ * thread took which piece, and a thread that runs slower (a vCPU that
+ * takes the interrupts, or that the host lends out) takes fewer pieces
+ * instead of holding the others at the barrier. The head, from the first
+ * large dense layer on, runs layer by layer over the whole batch, each
+ * kernel threading itself: the dense weights are packed once, not once a
+ * piece, and their gradient needs no blocks. Other models (batchnorm,
+ * residual blocks) run layer by layer throughout. */
 #include <assert.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -53,6 +53,7 @@ struct ck_model {
 	int nsplit;    /* layers 0..nsplit-1 run data-parallel (see the top of
 	                * this file); 0: every layer runs layer by layer */
 	int pieces;    /* the most pieces a split pass deals a batch in */
+	int *bounds;   /* (pieces + 1): where the pieces of the current pass start */
 	size_t piece_floats; /* gradient floats of the split layers: a prefix of grads */
 	ck_layer *tlayers; /* (nthreads, nlayers): each thread's copy of the layers,
 	                    * the first nsplit used */
@@ -245,6 +246,7 @@ void ck_model_free(ck_model *m)
 	free(m->layers);
 	free(m->arena);
 	free(m->tlayers);
+	free(m->bounds);
 	free(m);
 }
 
@@ -400,18 +402,59 @@ static int split_layers(const ck_model *m, int max_batch, int nthreads)
 	return h;
 }
 
-/* The most pieces a split pass deals a batch in: PIECES_PER_THREAD per
- * thread, so that a thread that runs slower (a vCPU that takes the
- * interrupts, or that the host lends out for a while) does fewer pieces
- * instead of holding the others at the end of the pass; fewer when the
- * gradient blocks, one per piece after the first, would take more than
- * 4 MiB, and never more blocks than one per thread. */
+/* The most pieces a split pass deals a batch in (see deal_pieces): up to
+ * PIECES_PER_THREAD per thread, fewer when the gradient blocks, one per
+ * piece after the first, would take more than 4 MiB, and never more blocks
+ * than one per thread. */
 static int split_pieces(int nthreads, size_t piece_floats)
 {
 	for (int per = PIECES_PER_THREAD; per > 1; per /= 2)
 		if ((size_t)(per * nthreads - 1) * piece_floats <= ((size_t)1 << 20))
 			return per * nthreads;
 	return nthreads;
+}
+
+/* Deals n rows into guided pieces for T threads: each piece takes 1/(2T)
+ * of the rows left, and at least least rows. The first pieces are large
+ * (one GEMM over many rows packs its weights once), the last ones small,
+ * so that the threads finish within a small piece of each other: a thread
+ * that runs slower (a vCPU that takes the interrupts, or that the host
+ * lends out for a while) takes fewer pieces instead of holding the others
+ * at the end of the pass. Returns the count, or cap + 1 when there would be
+ * more than cap; the pieces start at bounds[0..count) and the last ends at
+ * bounds[count] = n (bounds may be NULL). */
+static int guided_pieces(int n, int T, int least, int cap, int *bounds)
+{
+	int count = 0;
+	for (int r = 0; r < n; count++) {
+		if (count == cap)
+			return cap + 1;
+		int left = n - r, take = (left + 2 * T - 1) / (2 * T);
+		take = take < least ? least : take;
+		r += take < left ? take : left;
+		if (bounds)
+			bounds[count + 1] = r;
+	}
+	if (bounds)
+		bounds[0] = 0;
+	return count;
+}
+
+/* The pieces of a split pass over n rows into m->bounds: guided pieces with
+ * the smallest least that keeps them within m->pieces (rows per piece never
+ * need be more than ceil(n / pieces)). Fixed for a batch size and a thread
+ * count, whichever thread takes which. */
+static int deal_pieces(ck_model *m, int n)
+{
+	int cap = m->pieces, lo = 1, hi = (n + cap - 1) / cap;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (guided_pieces(n, m->nthreads, mid, cap, NULL) <= cap)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return guided_pieces(n, m->nthreads, lo, cap, m->bounds);
 }
 
 /* Hands out every buffer from the arena (counting only when a->base is
@@ -430,8 +473,11 @@ static void carve(ck_model *m, ck_arena *a, int max_batch, int nthreads, size_t 
 	m->pieces = m->nsplit ? split_pieces(nthreads, m->piece_floats) : 1;
 	if (m->pieces > max_batch)
 		m->pieces = max_batch;
-	/* A piece of a split pass gets at most this many rows. */
-	int piece_rows = (max_batch + m->pieces - 1) / m->pieces;
+	/* A piece of a split pass gets at most this many rows: the first
+	 * guided piece, or pieces of the largest least (deal_pieces). */
+	int piece_rows = (max_batch + 2 * nthreads - 1) / (2 * nthreads);
+	if (piece_rows < (max_batch + m->pieces - 1) / m->pieces)
+		piece_rows = (max_batch + m->pieces - 1) / m->pieces;
 	m->dx = NULL;
 	if (m->want_input_grad && m->input_kind == CK_INPUT_F32)
 		m->dx = ck_arena_take(a, rows * (size_t)m->input_size * sizeof(float));
@@ -502,16 +548,20 @@ int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err)
 	carve(m, &count, max_batch, nthreads, &ws, &scratch);
 	void *block = aligned_alloc(64, count.used ? count.used : 64);
 	ck_layer *tlayers = calloc((size_t)nthreads * (size_t)m->arch.nlayers, sizeof *tlayers);
-	if (!block || !tlayers) {
+	int *bounds = malloc((size_t)(m->pieces + 1) * sizeof *bounds);
+	if (!block || !tlayers || !bounds) {
 		free(block);
 		free(tlayers);
+		free(bounds);
 		return ck_err_set(err, "out of memory for %zu bytes of buffers for batches of %d",
 		                  count.used, max_batch);
 	}
 	free(m->arena);
 	free(m->tlayers);
+	free(m->bounds);
 	m->arena = block;
 	m->tlayers = tlayers;
+	m->bounds = bounds;
 	ck_arena take = {block, 0};
 	carve(m, &take, max_batch, nthreads, &ws, &scratch);
 	/* The pieces' gradient blocks start at zero, and backward_split leaves
@@ -617,20 +667,6 @@ static int trainable_part(const ck_model *m, int k, size_t lo, size_t hi, size_t
 	return *a < *b;
 }
 
-/* Pieces of a split pass over n rows: fixed for a batch size and a thread
- * count, whichever thread takes which. */
-static int pass_pieces(const ck_model *m, int n)
-{
-	return n < m->pieces ? n : m->pieces;
-}
-
-/* Piece k of P's rows of a batch of n: [*r0, *r0 + *rows). */
-static void piece_rows(int n, int k, int P, int *r0, int *rows)
-{
-	*r0 = (int)((int64_t)n * k / P);
-	*rows = (int)((int64_t)n * (k + 1) / P) - *r0;
-}
-
 /* Thread t's copies of the split layers, sliced to the rows from r0 and to
  * piece k's gradient block (piece 0 adds into the model's gradients),
  * pointing at x's rows as the input. */
@@ -677,7 +713,7 @@ static int thread_id(void)
  * threads take one at a time as they come free. */
 static void forward_split(ck_model *m, const void *x, ck_pass p)
 {
-	int P = pass_pieces(m, p.n);
+	int P = deal_pieces(m, p.n);
 	atomic_int next = 0;
 	for (int i = 0; i < m->nsplit; i++)
 		m->layers[i].fwd_time = 0;
@@ -685,8 +721,7 @@ static void forward_split(ck_model *m, const void *x, ck_pass p)
 	{
 		int t = thread_id(), k;
 		while ((k = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed)) < P) {
-			int r0, rows;
-			piece_rows(p.n, k, P, &r0, &rows);
+			int r0 = m->bounds[k], rows = m->bounds[k + 1] - r0;
 			ck_layer *TL = piece_layers(m, t, k, r0, x);
 			ck_pass q = piece_pass(m, p, t, r0, rows);
 			const float *in = TL[0].in;
@@ -721,7 +756,7 @@ static void forward_split(ck_model *m, const void *x, ck_pass p)
  * already there, from the head (ck_model_backward). */
 static void backward_split(ck_model *m, const float *dout, ck_pass p)
 {
-	int P = pass_pieces(m, p.n), top = m->nsplit - 1;
+	int P = deal_pieces(m, p.n), top = m->nsplit - 1;
 	size_t floats = m->piece_floats;
 	atomic_int next = 0;
 	for (int i = 0; i < m->nsplit; i++)
@@ -730,8 +765,7 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 	{
 		int t = thread_id(), k;
 		while ((k = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed)) < P) {
-			int r0, rows;
-			piece_rows(p.n, k, P, &r0, &rows);
+			int r0 = m->bounds[k], rows = m->bounds[k + 1] - r0;
 			/* The pointers of a training forward of these rows. */
 			ck_layer *TL = piece_layers(m, t, k, r0, m->layers[0].in);
 			ck_pass q = piece_pass(m, p, t, r0, rows);
@@ -755,7 +789,9 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 		/* The blocks of pieces 1.. into the model's gradients, in order,
 		 * each value cleared as it is taken: the blocks are zero for the
 		 * next pass without a pass of their own, and this work is split
-		 * evenly over the threads. */
+		 * evenly over the threads. Block by block, so that the loop runs
+		 * over two contiguous arrays; each value still gets its pieces in
+		 * piece order. */
 #ifdef _OPENMP
 		int nt = omp_get_num_threads();
 #else
@@ -766,14 +802,12 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 			size_t a, b;
 			if (!trainable_part(m, j, lo, hi, &a, &b))
 				continue;
-			for (size_t v = a; v < b; v++) {
-				float g = m->grads[v];
-				for (int u = 1; u < P; u++) {
-					float *pg = &m->pgrads[(size_t)(u - 1) * floats + v];
-					g += *pg;
-					*pg = 0.0f;
+			for (int u = 1; u < P; u++) {
+				float *restrict g = m->grads, *restrict pg = m->pgrads + (size_t)(u - 1) * floats;
+				for (size_t v = a; v < b; v++) {
+					g[v] += pg[v];
+					pg[v] = 0.0f;
 				}
-				m->grads[v] = g;
 			}
 		}
 	}

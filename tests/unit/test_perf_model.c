@@ -126,9 +126,10 @@ static void test_split_matches_one_thread(void)
 	}
 }
 
-/* Batches of several rows a piece, not dividing evenly (2 to 4 threads
- * deal 8 pieces each, fewer when the gradient blocks would be large, as
- * for the second net's 83,040 conv parameters). */
+/* Batches dealt in pieces of several rows, large ones first (2 and 4
+ * threads, up to 8 pieces each; fewer, so larger at the end, when the
+ * gradient blocks would be large, as for the second net's 83,040 conv
+ * parameters). */
 static void test_split_pieces_of_rows(void)
 {
 	const char *specs[] = {SPEC, "conv 96 3 pad=same relu; conv 96 3; maxpool 2; dense 3"};
