@@ -101,6 +101,14 @@ static void expect_near(const float *a, const float *b, size_t n, double tol, co
 	}
 }
 
+/* Output, parameter gradients and input gradient of r near one's. */
+static void expect_pass_near(const pass_result *r, const pass_result *one, const char *what)
+{
+	expect_near(r->out, one->out, one->nout, 1e-5, what);
+	expect_near(r->grads, one->grads, one->ngrads, 1e-5, what);
+	expect_near(r->dx, one->dx, one->ndx, 1e-5, what);
+}
+
 static void test_split_matches_one_thread(void)
 {
 	int batches[] = {1, 2, 5, 9};
@@ -143,9 +151,7 @@ static void test_split_pieces_of_rows(void)
 				pass_result again = run_spec(specs[sp], SPEC_SHAPE, 3, n, threads);
 				char what[96];
 				snprintf(what, sizeof what, "spec %zu n %d threads %d", sp, n, threads);
-				expect_near(r.out, one.out, one.nout, 1e-5, what);
-				expect_near(r.grads, one.grads, one.ngrads, 1e-5, what);
-				expect_near(r.dx, one.dx, one.ndx, 1e-5, what);
+				expect_pass_near(&r, &one, what);
 				CHECK(memcmp(r.out, again.out, r.nout * sizeof(float)) == 0 &&
 				          memcmp(r.grads, again.grads, r.ngrads * sizeof(float)) == 0 &&
 				          memcmp(r.dx, again.dx, r.ndx * sizeof(float)) == 0,
@@ -179,9 +185,7 @@ static void test_split_large_dense(void)
 				pass_result r = run_spec(specs[sp], SPEC_SHAPE, 3, n, threads);
 				char what[96];
 				snprintf(what, sizeof what, "spec %zu n %d threads %d", sp, n, threads);
-				expect_near(r.out, one.out, one.nout, 1e-5, what);
-				expect_near(r.grads, one.grads, one.ngrads, 1e-5, what);
-				expect_near(r.dx, one.dx, one.ndx, 1e-5, what);
+				expect_pass_near(&r, &one, what);
 				CHECK(one.ngrads > at[sp] + count[sp] &&
 				          memcmp(r.grads + at[sp], one.grads + at[sp],
 				                 count[sp] * sizeof(float)) == 0,
@@ -198,9 +202,7 @@ static void test_split_fused_activations(void)
 	pass_result one = run_spec(SPEC_ACTS, SPEC_ACTS_SHAPE, 1, 9, 1);
 	for (int rep = 0; rep < 200; rep++) {
 		pass_result r = run_spec(SPEC_ACTS, SPEC_ACTS_SHAPE, 1, 9, 2);
-		expect_near(r.out, one.out, one.nout, 1e-5, "fused activations: output");
-		expect_near(r.grads, one.grads, one.ngrads, 1e-5, "fused activations: gradients");
-		expect_near(r.dx, one.dx, one.ndx, 1e-5, "fused activations: input gradient");
+		expect_pass_near(&r, &one, "fused activations");
 		result_free(&r);
 	}
 	result_free(&one);
