@@ -54,9 +54,12 @@ struct ck_model {
 	                * this file); 0: every layer runs layer by layer */
 	int pieces;    /* the most pieces a split pass deals a batch in */
 	int *bounds;   /* (pieces + 1): where the pieces of the current pass start */
+	double *split_time; /* (nlayers): thread 0's seconds in each split layer
+	                     * this pass, kept apart from the layers, which the
+	                     * threads copy meanwhile */
 	size_t piece_floats; /* gradient floats of the split layers: a prefix of grads */
-	ck_layer *tlayers; /* (nthreads, nlayers): each thread's copy of the layers,
-	                    * the first nsplit used */
+	ck_layer *tlayers; /* (nthreads + 1, nlayers): each thread's copy of the
+	                    * layers, the first nsplit used, then piece 0's */
 	float *pgrads; /* (pieces - 1, piece_floats): pieces 1.. gradient blocks */
 	size_t ws_thread; /* floats of ws per thread when split */
 	float *dx;     /* (max_batch, input size) input gradient, or NULL */
@@ -247,6 +250,7 @@ void ck_model_free(ck_model *m)
 	free(m->arena);
 	free(m->tlayers);
 	free(m->bounds);
+	free(m->split_time);
 	free(m);
 }
 
@@ -547,21 +551,25 @@ int ck_model_plan(ck_model *m, int max_batch, int nthreads, ck_err *err)
 	ck_arena count = {NULL, 0};
 	carve(m, &count, max_batch, nthreads, &ws, &scratch);
 	void *block = aligned_alloc(64, count.used ? count.used : 64);
-	ck_layer *tlayers = calloc((size_t)nthreads * (size_t)m->arch.nlayers, sizeof *tlayers);
+	ck_layer *tlayers = calloc((size_t)(nthreads + 1) * (size_t)m->arch.nlayers, sizeof *tlayers);
 	int *bounds = malloc((size_t)(m->pieces + 1) * sizeof *bounds);
-	if (!block || !tlayers || !bounds) {
+	double *split_time = calloc((size_t)m->arch.nlayers + 1, sizeof *split_time);
+	if (!block || !tlayers || !bounds || !split_time) {
 		free(block);
 		free(tlayers);
 		free(bounds);
+		free(split_time);
 		return ck_err_set(err, "out of memory for %zu bytes of buffers for batches of %d",
 		                  count.used, max_batch);
 	}
 	free(m->arena);
 	free(m->tlayers);
 	free(m->bounds);
+	free(m->split_time);
 	m->arena = block;
 	m->tlayers = tlayers;
 	m->bounds = bounds;
+	m->split_time = split_time;
 	ck_arena take = {block, 0};
 	carve(m, &take, max_batch, nthreads, &ws, &scratch);
 	/* The pieces' gradient blocks start at zero, and backward_split leaves
@@ -667,12 +675,12 @@ static int trainable_part(const ck_model *m, int k, size_t lo, size_t hi, size_t
 	return *a < *b;
 }
 
-/* Thread t's copies of the split layers, sliced to the rows from r0 and to
- * piece k's gradient block (piece 0 adds into the model's gradients),
- * pointing at x's rows as the input. */
-static ck_layer *piece_layers(ck_model *m, int t, int k, int r0, const void *x)
+/* Copies of the split layers in slot s of m->tlayers, sliced to the rows
+ * from r0 and to piece k's gradient block (piece 0 adds into the model's
+ * gradients), pointing at x's rows as the input. */
+static ck_layer *piece_layers(ck_model *m, int s, int k, int r0, const void *x)
 {
-	ck_layer *TL = m->tlayers + (size_t)t * m->arch.nlayers;
+	ck_layer *TL = m->tlayers + (size_t)s * m->arch.nlayers;
 	ptrdiff_t shift = k ? (m->pgrads + (size_t)(k - 1) * m->piece_floats) - m->grads : 0;
 	const float *in = (const float *)x + (size_t)r0 * m->input_size;
 	for (int i = 0; i < m->nsplit; i++) {
@@ -715,14 +723,17 @@ static void forward_split(ck_model *m, const void *x, ck_pass p)
 {
 	int P = deal_pieces(m, p.n);
 	atomic_int next = 0;
-	for (int i = 0; i < m->nsplit; i++)
-		m->layers[i].fwd_time = 0;
+	memset(m->split_time, 0, (size_t)m->nsplit * sizeof *m->split_time);
 #pragma omp parallel num_threads(m->nthreads)
 	{
 		int t = thread_id(), k;
 		while ((k = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed)) < P) {
 			int r0 = m->bounds[k], rows = m->bounds[k + 1] - r0;
-			ck_layer *TL = piece_layers(m, t, k, r0, x);
+			/* Piece 0 runs on copies of its own, slot nthreads, whose
+			 * pointers the model takes after the threads meet (the
+			 * threads copy m->layers meanwhile); the others on thread
+			 * t's, slot t. */
+			ck_layer *TL = piece_layers(m, k ? t : m->nthreads, k, r0, x);
 			ck_pass q = piece_pass(m, p, t, r0, rows);
 			const float *in = TL[0].in;
 			for (int i = 0; i < m->nsplit; i++) {
@@ -736,14 +747,16 @@ static void forward_split(ck_model *m, const void *x, ck_pass p)
 					ck_layer_act_forward(L, rows);
 				in = L->out;
 				if (t == 0)
-					m->layers[i].fwd_time += now() - t0;
-			}
-			/* Piece 0 starts at row 0: its pointers are the model's. */
-			for (int i = 0; i < m->nsplit && k == 0; i++) {
-				m->layers[i].in = TL[i].in;
-				m->layers[i].out = TL[i].out;
+					m->split_time[i] += now() - t0;
 			}
 		}
+	}
+	/* Piece 0 starts at row 0: its pointers are the model's. */
+	const ck_layer *first = m->tlayers + (size_t)m->nthreads * m->arch.nlayers;
+	for (int i = 0; i < m->nsplit; i++) {
+		m->layers[i].in = first[i].in;
+		m->layers[i].out = first[i].out;
+		m->layers[i].fwd_time = m->split_time[i];
 	}
 }
 
@@ -759,15 +772,14 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 	int P = deal_pieces(m, p.n), top = m->nsplit - 1;
 	size_t floats = m->piece_floats;
 	atomic_int next = 0;
-	for (int i = 0; i < m->nsplit; i++)
-		m->layers[i].bwd_time = 0;
+	memset(m->split_time, 0, (size_t)m->nsplit * sizeof *m->split_time);
 #pragma omp parallel num_threads(m->nthreads)
 	{
 		int t = thread_id(), k;
 		while ((k = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed)) < P) {
 			int r0 = m->bounds[k], rows = m->bounds[k + 1] - r0;
 			/* The pointers of a training forward of these rows. */
-			ck_layer *TL = piece_layers(m, t, k, r0, m->layers[0].in);
+			ck_layer *TL = piece_layers(m, k ? t : m->nthreads, k, r0, m->layers[0].in);
 			ck_pass q = piece_pass(m, p, t, r0, rows);
 			if (m->nsplit == m->nrun)
 				memcpy(TL[top].dout, dout + (size_t)r0 * TL[top].out_size,
@@ -782,7 +794,7 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 				if (L->ops->backward)
 					L->ops->backward(L, through_act(L, &q), &q);
 				if (t == 0)
-					m->layers[i].bwd_time += now() - t0;
+					m->split_time[i] += now() - t0;
 			}
 		}
 #pragma omp barrier
@@ -811,6 +823,8 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 			}
 		}
 	}
+	for (int i = 0; i < m->nsplit; i++)
+		m->layers[i].bwd_time = m->split_time[i];
 }
 
 /* ---- forward, backward (layer by layer) -------------------------------------------- */
