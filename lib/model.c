@@ -379,7 +379,7 @@ void ck_model_constrain(ck_model *m)
  * model (split_layers). */
 #define HEAD_MIN_WEIGHTS 65536
 
-/* Pieces per thread a split pass aims at (split_pieces). */
+/* The most pieces per thread a split pass deals a batch in (split_pieces). */
 #define PIECES_PER_THREAD 8
 
 /* The layers a split pass runs data-parallel: every layer, when each one
