@@ -74,12 +74,12 @@ typedef struct ck_layer_ops {
 	 * through the ReLU on its own: one pass over the output saved each way. */
 	int fuses_relu;
 	/* 1: forward and backward treat the examples of a batch independently
-	 * (apart from summing parameter gradients), so that each thread can run
-	 * the layer on its own rows of the batch (see model.c). */
+	 * (apart from summing parameter gradients), so that the threads can run
+	 * the layer on pieces of the batch, rows of it (see model.c). */
 	int per_example;
 	/* For per_example kinds with saved buffers or parameter gradients:
 	 * points L's copy at the rows from row0 on of its saved buffers, and its
-	 * parameter gradients grad_shift floats further (a thread's own block). */
+	 * parameter gradients grad_shift floats further (a piece's own block). */
 	void (*slice)(ck_layer *L, int64_t row0, ptrdiff_t grad_shift);
 } ck_layer_ops;
 
