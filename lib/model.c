@@ -717,6 +717,22 @@ static int thread_id(void)
 #endif
 }
 
+/* Takes the next of the P pieces for thread t, if one is left: its copies
+ * of the split layers on x's rows, and its pass in *q; NULL when none is.
+ * Piece 0 runs on copies of its own, slot nthreads, whose pointers
+ * forward_split gives the model after the threads meet (the threads copy
+ * m->layers meanwhile); the others on thread t's, slot t. */
+static ck_layer *take_piece(ck_model *m, atomic_int *next, int P, int t, const void *x,
+                            const ck_pass *p, ck_pass *q)
+{
+	int k = atomic_fetch_add_explicit(next, 1, memory_order_relaxed);
+	if (k >= P)
+		return NULL;
+	int r0 = m->bounds[k], rows = m->bounds[k + 1] - r0;
+	*q = piece_pass(m, *p, t, r0, rows);
+	return piece_layers(m, k ? t : m->nthreads, k, r0, x);
+}
+
 /* Layers 0..nsplit-1 forward over the pieces of the batch, which the
  * threads take one at a time as they come free. */
 static void forward_split(ck_model *m, const void *x, ck_pass p)
@@ -726,15 +742,9 @@ static void forward_split(ck_model *m, const void *x, ck_pass p)
 	memset(m->split_time, 0, (size_t)m->nsplit * sizeof *m->split_time);
 #pragma omp parallel num_threads(m->nthreads)
 	{
-		int t = thread_id(), k;
-		while ((k = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed)) < P) {
-			int r0 = m->bounds[k], rows = m->bounds[k + 1] - r0;
-			/* Piece 0 runs on copies of its own, slot nthreads, whose
-			 * pointers the model takes after the threads meet (the
-			 * threads copy m->layers meanwhile); the others on thread
-			 * t's, slot t. */
-			ck_layer *TL = piece_layers(m, k ? t : m->nthreads, k, r0, x);
-			ck_pass q = piece_pass(m, p, t, r0, rows);
+		int t = thread_id();
+		ck_pass q;
+		for (ck_layer *TL; (TL = take_piece(m, &next, P, t, x, &p, &q));) {
 			const float *in = TL[0].in;
 			for (int i = 0; i < m->nsplit; i++) {
 				ck_layer *L = &TL[i];
@@ -744,7 +754,7 @@ static void forward_split(ck_model *m, const void *x, ck_pass p)
 				if (L->ops->forward)
 					L->ops->forward(L, &q);
 				if (!relu_fused(L))
-					ck_layer_act_forward(L, rows);
+					ck_layer_act_forward(L, q.n);
 				in = L->out;
 				if (t == 0)
 					m->split_time[i] += now() - t0;
@@ -775,22 +785,21 @@ static void backward_split(ck_model *m, const float *dout, ck_pass p)
 	memset(m->split_time, 0, (size_t)m->nsplit * sizeof *m->split_time);
 #pragma omp parallel num_threads(m->nthreads)
 	{
-		int t = thread_id(), k;
-		while ((k = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed)) < P) {
-			int r0 = m->bounds[k], rows = m->bounds[k + 1] - r0;
-			/* The pointers of a training forward of these rows. */
-			ck_layer *TL = piece_layers(m, k ? t : m->nthreads, k, r0, m->layers[0].in);
-			ck_pass q = piece_pass(m, p, t, r0, rows);
+		int t = thread_id();
+		ck_pass q;
+		/* The layers' pointers as a training forward of the piece set them. */
+		for (ck_layer *TL; (TL = take_piece(m, &next, P, t, m->layers[0].in, &p, &q));) {
+			size_t r0 = (size_t)q.row0, rows = (size_t)q.n;
 			if (m->nsplit == m->nrun)
-				memcpy(TL[top].dout, dout + (size_t)r0 * TL[top].out_size,
-				       (size_t)rows * TL[top].out_size * sizeof(float));
+				memcpy(TL[top].dout, dout + r0 * TL[top].out_size,
+				       rows * TL[top].out_size * sizeof(float));
 			for (int i = top; i >= 0; i--) {
 				ck_layer *L = &TL[i];
 				if (!L->needs_backward)
 					continue;
 				double t0 = now();
 				if (L->din && !L->ops->view)
-					memset(L->din, 0, (size_t)rows * L->in_size * sizeof(float));
+					memset(L->din, 0, rows * L->in_size * sizeof(float));
 				if (L->ops->backward)
 					L->ops->backward(L, through_act(L, &q), &q);
 				if (t == 0)

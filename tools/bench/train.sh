@@ -145,6 +145,14 @@ function median(list,   v, n, i, j, x) {
 	}
 	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
+# The ratios of key b to key a, round by round, as a list for median().
+function round_ratios(a, b,   r, list) {
+	list = ""
+	for (r in rounds)
+		if ((r " " a) in per_round && per_round[r " " a] > 0)
+			list = list " " per_round[r " " b] / per_round[r " " a]
+	return list
+}
 {
 	key = $2 " " $3 " " $4
 	if (!(key in best) || $5 > best[key]) {
@@ -174,21 +182,12 @@ END {
 		for (p = 1; p <= 2; p++) {
 			phase = p == 1 ? "train" : "eval"
 			a = "cnnkit " phase " " T[1]; b = "cnnkit " phase " " T[nt]
-			list = ""
-			for (r in rounds)
-				if ((r " " a) in per_round && per_round[r " " a] > 0)
-					list = list " " per_round[r " " b] / per_round[r " " a]
 			printf "# cnnkit %s, %s -> %s threads: %.2fx (best against best), %.2fx (median of the rounds)\n",
 			       phase == "train" ? "training" : "inference", T[1], T[nt],
-			       best[b] / best[a], median(list)
+			       best[b] / best[a], median(round_ratios(a, b))
 		}
 	a = "sgemm 1024^3 1"; b = "sgemm 1024^3 " T[nt]
-	if (nt > 1 && (a in best) && (b in best)) {
-		list = ""
-		for (r in rounds)
-			if ((r " " a) in per_round && per_round[r " " a] > 0)
-				list = list " " per_round[r " " b] / per_round[r " " a]
+	if (nt > 1 && (a in best) && (b in best))
 		printf "# the machine in the same rounds: SGEMM 1024^3, 1 -> %s threads: %.2fx (best against best), %.2fx (median of the rounds); %.1f and %.1f GFLOP/s best\n",
-		       T[nt], best[b] / best[a], median(list), best[a], best[b]
-	}
+		       T[nt], best[b] / best[a], median(round_ratios(a, b)), best[a], best[b]
 }' "$runs"
